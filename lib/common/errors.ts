@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   invalid_index_name_exception: 400,
   mapper_parsing_exception: 400,
   document_parsing_exception: 400,
+  strict_dynamic_mapping_exception: 400,
   parsing_exception: 400,
   query_shard_exception: 400,
   search_phase_execution_exception: 400,

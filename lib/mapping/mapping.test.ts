@@ -1,0 +1,81 @@
+// Goal: documents parse into the terms and doc values Elasticsearch's mappers would index, dynamic
+// mapping adds the fields Elasticsearch adds, and values that do not fit fail with the field named.
+import { describe, expect, it } from 'vitest';
+import { mergeMappings, parseDate, parseDocument, validateMappings, type Mappings } from './index.js';
+import { QuarryError } from '../common/errors.js';
+
+const META = { id: '1', seqNo: 0, version: 1, primaryTerm: 1 };
+const bytes = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const parse = (m: Mappings, doc: Record<string, unknown>) => parseDocument(m, META, doc, bytes(doc));
+
+describe('dynamic mapping', () => {
+  it('maps strings to text + keyword, integers to long, fractions to float, booleans, dates and objects', () => {
+    const doc = { title: 'Hello World', n: 3, f: 1.5, ok: true, when: '2024-01-02T03:04:05Z', obj: { inner: 'x' } };
+    const { mappingUpdate } = parse({ properties: {} }, doc);
+    expect(mappingUpdate).toEqual({
+      properties: {
+        title: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } },
+        n: { type: 'long' },
+        f: { type: 'float' },
+        ok: { type: 'boolean' },
+        when: { type: 'date' },
+        obj: { properties: { inner: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } } } },
+      },
+    });
+  });
+
+  it('indexes text with positions and norms, keywords and numbers as exact terms with doc values', () => {
+    const m = mergeMappings({ properties: {} }, parse({ properties: {} }, { title: 'The quick fox', n: 7 }).mappingUpdate!);
+    const { doc, mappingUpdate } = parse(m, { title: ['The quick fox', 'jumps'], n: 7 });
+    expect(mappingUpdate).toBeNull();
+    const title = doc.inverted.find((f) => f.field === 'title')!;
+    expect(title.terms).toEqual(['the', 'quick', 'fox', 'jumps']);
+    // Elasticsearch leaves a position gap of 100 between the values of a multi-valued text field.
+    expect(Array.from(title.positions!)).toEqual([0, 1, 2, 103]);
+    expect(title.norms).toBe(true);
+    expect(doc.inverted.find((f) => f.field === 'title.keyword')!.terms).toEqual(['The quick fox', 'jumps']);
+    expect(doc.inverted.find((f) => f.field === 'n')!.terms).toEqual(['7']);
+    expect(doc.docValues.find((d) => d.field === 'n')).toEqual({ field: 'n', type: 'numeric', values: [7] });
+  });
+
+  it('skips keywords over ignore_above and honours dynamic false and strict', () => {
+    const m = validateMappings({ properties: { k: { type: 'keyword', ignore_above: 3 } } });
+    expect(parse(m, { k: 'toolong' }).doc.inverted).toEqual([]);
+    expect(parse({ dynamic: false, properties: {} }, { x: 1 }).mappingUpdate).toBeNull();
+    expect(() => parse({ dynamic: 'strict', properties: {} }, { x: 1 })).toThrow(/mapping set to strict/);
+  });
+});
+
+describe('bad values', () => {
+  it('rejects a value that does not fit its field with document_parsing_exception naming the field', () => {
+    const m = validateMappings({ properties: { n: { type: 'integer' }, d: { type: 'date' }, b: { type: 'boolean' } } });
+    for (const doc of [{ n: 'abc' }, { n: 2 ** 40 }, { d: 'yesterday' }, { b: 'maybe' }, { n: { a: 1 } }]) {
+      try {
+        parse(m, doc);
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toBeInstanceOf(QuarryError);
+        expect((err as QuarryError).type).toBe('document_parsing_exception');
+        expect((err as QuarryError).status).toBe(400);
+        expect((err as QuarryError).message).toContain(`[${Object.keys(doc)[0]}]`);
+      }
+    }
+  });
+
+  it('rejects a type change on merge and unknown field types', () => {
+    const base = validateMappings({ properties: { a: { type: 'long' } } });
+    expect(() => mergeMappings(base, validateMappings({ properties: { a: { type: 'keyword' } } }))).toThrow(/cannot be changed from type \[long\] to \[keyword\]/);
+    expect(() => validateMappings({ properties: { a: { type: 'nonsense' } } })).toThrow(/No handler for type \[nonsense\]/);
+  });
+});
+
+describe('dates', () => {
+  it('parses strict_date_optional_time as UTC and epoch_millis', () => {
+    expect(parseDate('2024-01-02')).toBe(Date.UTC(2024, 0, 2));
+    expect(parseDate('2024-01-02T03:04:05')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+    expect(parseDate('2024-01-02T03:04:05.123+01:00')).toBe(Date.UTC(2024, 0, 2, 2, 4, 5, 123));
+    expect(parseDate(1700000000000)).toBe(1700000000000);
+    expect(parseDate('1700000000000')).toBe(1700000000000);
+    expect(parseDate('not a date')).toBeNaN();
+  });
+});
