@@ -47,10 +47,19 @@ module.exports = {
     },
     {
       name: 'search-layers',
-      comment: 'lib/search runs queries over segments: it may use segments, query, analysis and common only.',
+      comment:
+        'lib/search runs queries over segments: it may use segments, query, analysis and common; also lib/mapping ' +
+        '(not in architecture.md: the schema that says how a field is analysed, a sibling of analysis).',
       severity: 'error',
       from: { path: '^lib/search/', pathNot: TEST_OR_BENCH },
-      to: { path: OURS, pathNot: '^lib/(search|segments|query|analysis|common)/' },
+      to: { path: OURS, pathNot: '^lib/(search|segments|query|analysis|mapping|common|cluster)/' },
+    },
+    {
+      name: 'search-uses-cluster-types-only',
+      comment: "lib/search may name the shard request/result types of lib/cluster's vocabulary (type-only, erased at build), never its code.",
+      severity: 'error',
+      from: { path: '^lib/search/', pathNot: TEST_OR_BENCH },
+      to: { path: '^lib/cluster/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'lib-never-imports-services',
