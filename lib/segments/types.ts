@@ -91,8 +91,41 @@ export interface PostingsCursor {
   freq(): number;
   /** Positions of the term in the current doc (empty when positions are not indexed). */
   positions(): Uint32Array;
-  /** Upper bound of freq over the block containing the current doc, with that block's last doc (for block-max WAND). */
+  /** The term's docFreq: how many docs this cursor visits at most (a cost estimate for query planning). */
   readonly cost: number;
+  /**
+   * Block-max support (block-max WAND / MaxScore). Postings are stored in blocks of 128 docs; the
+   * *current block* is the block holding the current doc, or a later one chosen by `advanceShallow`.
+   * Moves the current block to the first block whose last doc is ≥ target, without decoding it or
+   * moving `doc`; returns that block's last doc, or NO_MORE_DOCS when no block reaches target.
+   * Never moves backwards (a target below the current block's first doc leaves it in place).
+   */
+  advanceShallow(target: number): number;
+  /** Last doc of the current block (NO_MORE_DOCS once past the last block). */
+  blockLastDoc(): number;
+  /** Highest freq of any doc in the current block (1 for docs-only fields). */
+  blockMaxFreq(): number;
+  /**
+   * Smallest norm byte of any doc in the current block (the shortest field, since the encoding is
+   * monotonic); 0 when the field has no norms. With blockMaxFreq it bounds the BM25 score of the block.
+   */
+  blockMinNorm(): number;
+}
+
+/** A numeric doc-values column: doc d's values are values[offsets[d] .. offsets[d+1]) (sorted ascending). */
+export interface NumericColumn {
+  /** maxDoc + 1 entries; null when every doc has exactly one value (doc d's value is values[d]). */
+  offsets: Uint32Array | null;
+  values: Float64Array;
+}
+
+/** A keyword doc-values column: sorted unique terms (UTF-8 byte order) and per-doc ordinals into them. */
+export interface KeywordColumn {
+  /** The segment's unique values, sorted by UTF-8 bytes; an ordinal is an index into it. */
+  terms: string[];
+  /** maxDoc + 1 entries: doc d's ordinals are ords[offsets[d] .. offsets[d+1]) (ascending, unique). */
+  offsets: Uint32Array;
+  ords: Int32Array;
 }
 
 /** Sentinel past the last doc. */
@@ -133,6 +166,14 @@ export interface SegmentReader {
   meta(doc: number): StoredDocMeta;
   /** The doc holding this `_id` (the last one written, deleted or not), or -1. */
   lookupId(id: string): number;
+  /** Whole numeric doc-values column (for sort and aggregations), or null when no doc has the field. */
+  numericColumn(field: string): NumericColumn | null;
+  /** Whole keyword doc-values column (for sort and aggregations), or null when no doc has the field. */
+  keywordColumn(field: string): KeywordColumn | null;
+  /** `_seq_no`, `_version` and `_primary_term` of a doc without reading its stored block (version lookups, hits). */
+  seqNo(doc: number): number;
+  version(doc: number): number;
+  primaryTerm(doc: number): number;
 }
 
 /** A segment in a snapshot: the reader plus the live docs that snapshot sees. */

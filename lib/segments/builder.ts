@@ -1,0 +1,705 @@
+/**
+ * The in-memory buffer of a shard: an inverted index of the docs added since the last refresh,
+ * turned into a segment by `writeSegment` (writer.ts) and searchable in real time via `asReader()`.
+ *
+ * Memory layout (why it looks like Lucene's indexing chain rather than a Map of arrays): per-term
+ * postings are varint byte streams in a shared pool of 64 KB blocks, growing in chained slices of
+ * 8, 16, ... 2048 bytes, with the per-term state in parallel typed arrays indexed by a term id. A
+ * token costs one Map lookup and a few byte writes; there is no per-token or per-posting object, and
+ * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
+ *
+ * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
+ * position delta varints (first from 0) per occurrence, for fields that index positions.
+ */
+import { assert } from '../common/assert.js';
+import { QuarryError } from '../common/errors.js';
+import type {
+  DocumentInput,
+  IndexOptions,
+  KeywordColumn,
+  NumericColumn,
+  SegmentReader,
+  StoredDocMeta,
+  TermInfo,
+} from './types.js';
+import { compareUtf8, FIELD_NAME_MAX_BYTES, ID_FIELD, SEGMENT_TERM_MAX_BYTES, utf8, utf8Length } from './format/keys.js';
+import { intToByte4 } from './format/norms.js';
+import { BufferSegmentReader } from './reader.js';
+
+export { ID_FIELD };
+
+const POOL_BLOCK_BITS = 16;
+const POOL_BLOCK_BYTES = 1 << POOL_BLOCK_BITS;
+const POOL_BLOCK_MASK = POOL_BLOCK_BYTES - 1;
+/** Slice sizes by level: a term's stream starts small (most terms occur once) and doubles. */
+const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
+const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
+/** Bytes per term of the parallel term arrays below (for ramBytesUsed). */
+const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
+/** Rough heap cost of one Map entry plus the string header (V8, 64-bit). */
+const MAP_ENTRY_OVERHEAD_BYTES = 64;
+
+/** Per inverted field state. */
+export class BuilderField {
+  readonly nameUtf8: Uint8Array;
+  readonly hasFreqs: boolean;
+  readonly hasPositions: boolean;
+  /** term → term id (insertion order = first occurrence). */
+  readonly termIds = new Map<string, number>();
+  /** Norm byte per doc (grown on demand; docs without the field read 0). */
+  normsBuf: Uint8Array | null;
+  docCount = 0;
+  sumTotalTermFreq = 0;
+  sumDocFreq = 0;
+
+  constructor(
+    readonly name: string,
+    readonly indexOptions: IndexOptions,
+    readonly norms: boolean,
+  ) {
+    this.nameUtf8 = utf8(name);
+    this.hasFreqs = indexOptions !== 'docs';
+    this.hasPositions = indexOptions === 'positions';
+    this.normsBuf = norms ? new Uint8Array(64) : null;
+  }
+}
+
+/** Per numeric doc-values field: values with the doc of each, in doc order. */
+class NumericBuffer {
+  values: Float64Array = new Float64Array(64);
+  docs: Int32Array = new Int32Array(64);
+  count = 0;
+}
+
+/** Per keyword doc-values field: values as insertion ordinals with the doc of each, in doc order. */
+class KeywordBuffer {
+  readonly ords = new Map<string, number>();
+  readonly terms: string[] = [];
+  valueOrds: Int32Array = new Int32Array(64);
+  docs: Int32Array = new Int32Array(64);
+  count = 0;
+}
+
+/** Growable-array helpers (doubling; copies are amortised over appends). */
+function growInt32(a: Int32Array, min: number): Int32Array {
+  if (a.length >= min) return a;
+  const b = new Int32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+function growUint32(a: Uint32Array, min: number): Uint32Array {
+  if (a.length >= min) return a;
+  const b = new Uint32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+function growUint8(a: Uint8Array, min: number): Uint8Array {
+  if (a.length >= min) return a;
+  const b = new Uint8Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+function growFloat64(a: Float64Array, min: number): Float64Array {
+  if (a.length >= min) return a;
+  const b = new Float64Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** Decoded postings of one buffered term (scratch arrays owned by the builder; valid until the next read). */
+export interface BufferedPostings {
+  docs: Int32Array;
+  freqs: Int32Array | null;
+  positions: Int32Array | null;
+  count: number;
+}
+
+/** The in-memory buffer of a shard (see the module comment). */
+export class SegmentBuilder {
+  private _maxDoc = 0;
+  private deletedCount = 0;
+  /** Bumped by every change; readers from asReader() check it. */
+  private _generation = 0;
+
+  // Stored fields and version columns.
+  private readonly ids: string[] = [];
+  private readonly routings: Array<string | undefined> = [];
+  private readonly sources: Uint8Array[] = [];
+  private seqNos: Float64Array = new Float64Array(256);
+  private versions: Float64Array = new Float64Array(256);
+  private primaryTerms: Float64Array = new Float64Array(256);
+  private deleted: Uint8Array = new Uint8Array(256);
+  private readonly idToOrdinal = new Map<string, number>();
+
+  // Inverted fields and the term pool.
+  private readonly fields = new Map<string, BuilderField>();
+  private readonly numeric = new Map<string, NumericBuffer>();
+  private readonly keyword = new Map<string, KeywordBuffer>();
+  private readonly blocks: Uint8Array[] = [];
+  private blockUsed = POOL_BLOCK_BYTES;
+  private termCount = 0;
+  private docHead: Uint32Array = new Uint32Array(1024);
+  private docWrite: Uint32Array = new Uint32Array(1024);
+  private docEnd: Uint32Array = new Uint32Array(1024);
+  private posHead: Uint32Array = new Uint32Array(1024);
+  private posWrite: Uint32Array = new Uint32Array(1024);
+  private posEnd: Uint32Array = new Uint32Array(1024);
+  private docLevel: Uint8Array = new Uint8Array(1024);
+  private posLevel: Uint8Array = new Uint8Array(1024);
+  private lastDoc: Int32Array = new Int32Array(1024);
+  private docFreq: Int32Array = new Int32Array(1024);
+  private curFreq: Int32Array = new Int32Array(1024);
+  private lastPos: Int32Array = new Int32Array(1024);
+  private totalTermFreq: Float64Array = new Float64Array(1024);
+  // Per-doc scratch: terms first seen in the current doc of the current field.
+  private touched: Int32Array = new Int32Array(256);
+  private touchedDelta: Int32Array = new Int32Array(256);
+
+  private ramBytes = 0;
+  private cachedReader: BufferSegmentReader | null = null;
+
+  /** Docs added (deleted included); the next ordinal. */
+  get maxDoc(): number {
+    return this._maxDoc;
+  }
+  /** Live docs. */
+  get numDocs(): number {
+    return this._maxDoc - this.deletedCount;
+  }
+  /** Approximate heap bytes held (for the indexing-buffer limit). */
+  get ramBytesUsed(): number {
+    return this.ramBytes + this.termCount * TERM_ARRAY_BYTES + this._maxDoc * 32;
+  }
+  /** Changes with every addDocument/deleteDoc (lets views detect staleness). */
+  get generation(): number {
+    return this._generation;
+  }
+
+  /**
+   * Adds an analysed document; returns its buffer-local doc ordinal (0, 1, 2, ...). Validates the
+   * whole document before changing anything, so a rejected document leaves the buffer untouched.
+   * The builder keeps a reference to `doc.source`: the caller must not mutate it afterwards.
+   */
+  addDocument(doc: DocumentInput): number {
+    this.validate(doc);
+    const ordinal = this._maxDoc;
+    this._maxDoc = ordinal + 1;
+    this._generation++;
+    this.cachedReader = null;
+
+    this.ids.push(doc.id);
+    this.routings.push(doc.routing);
+    this.sources.push(doc.source);
+    if (this.seqNos.length <= ordinal) {
+      const size = ordinal + 1;
+      this.seqNos = growFloat64(this.seqNos, size);
+      this.versions = growFloat64(this.versions, size);
+      this.primaryTerms = growFloat64(this.primaryTerms, size);
+      this.deleted = growUint8(this.deleted, size);
+    }
+    this.seqNos[ordinal] = doc.seqNo;
+    this.versions[ordinal] = doc.version;
+    this.primaryTerms[ordinal] = doc.primaryTerm;
+    this.ramBytes += doc.source.length + doc.id.length * 2 + MAP_ENTRY_OVERHEAD_BYTES * 2;
+
+    this.indexTerms(this.field(ID_FIELD, 'docs', false), ordinal, [doc.id], undefined, 1);
+    for (const input of doc.inverted) {
+      const field = this.field(input.field, input.indexOptions, input.norms);
+      this.indexTerms(field, ordinal, input.terms, input.positions, input.length);
+    }
+    for (const input of doc.docValues) {
+      if (input.values.length === 0) continue;
+      if (input.type === 'numeric') this.addNumeric(input.field, ordinal, input.values as number[]);
+      else this.addKeyword(input.field, ordinal, input.values as string[]);
+    }
+    this.idToOrdinal.set(doc.id, ordinal);
+    return ordinal;
+  }
+
+  /** Marks an ordinal deleted (its id was updated/deleted again before refresh). */
+  deleteDoc(ordinal: number): void {
+    assert(ordinal >= 0 && ordinal < this._maxDoc, `deleteDoc: ordinal ${ordinal} out of range`);
+    if (this.deleted[ordinal] === 0) {
+      this.deleted[ordinal] = 1;
+      this.deletedCount++;
+      this._generation++;
+    }
+  }
+
+  /** Ordinal of the latest doc with this id (live or not), or -1. */
+  lookupId(id: string): number {
+    return this.idToOrdinal.get(id) ?? -1;
+  }
+
+  /** Whether an ordinal was deleted. */
+  isDeleted(ordinal: number): boolean {
+    return this.deleted[ordinal] === 1;
+  }
+
+  /** The `_source` bytes of an ordinal. */
+  source(ordinal: number): Uint8Array {
+    assert(ordinal >= 0 && ordinal < this._maxDoc, `source: ordinal ${ordinal} out of range`);
+    return this.sources[ordinal];
+  }
+
+  /** The stored metadata of an ordinal. */
+  meta(ordinal: number): StoredDocMeta {
+    assert(ordinal >= 0 && ordinal < this._maxDoc, `meta: ordinal ${ordinal} out of range`);
+    const meta: StoredDocMeta = {
+      id: this.ids[ordinal],
+      seqNo: this.seqNos[ordinal],
+      version: this.versions[ordinal],
+      primaryTerm: this.primaryTerms[ordinal],
+    };
+    const routing = this.routings[ordinal];
+    if (routing !== undefined) meta.routing = routing;
+    return meta;
+  }
+
+  /** A SegmentReader view over the buffer (for real-time search), valid until the next addDocument. */
+  asReader(): SegmentReader {
+    if (this.cachedReader === null || this.cachedReader.generation !== this._generation) {
+      this.cachedReader = new BufferSegmentReader(this, this._generation);
+    }
+    return this.cachedReader;
+  }
+
+  // ---- Internal access for writer.ts and the buffer reader (not for other callers). ----
+
+  /** @internal Per-doc stored fields. */
+  storedId(ordinal: number): string {
+    return this.ids[ordinal];
+  }
+  /** @internal */
+  storedRouting(ordinal: number): string | undefined {
+    return this.routings[ordinal];
+  }
+  /** @internal Version columns (length ≥ maxDoc). */
+  versionColumns(): { seqNo: Float64Array; version: Float64Array; primaryTerm: Float64Array } {
+    return { seqNo: this.seqNos, version: this.versions, primaryTerm: this.primaryTerms };
+  }
+  /** @internal Inverted fields in first-seen order. */
+  invertedFields(): BuilderField[] {
+    return [...this.fields.values()];
+  }
+  /** @internal */
+  invertedField(name: string): BuilderField | undefined {
+    return this.fields.get(name);
+  }
+  /** @internal Norms of a field padded to maxDoc (a view when possible). */
+  fieldNorms(field: BuilderField): Uint8Array | null {
+    if (field.normsBuf === null) return null;
+    field.normsBuf = growUint8(field.normsBuf, this._maxDoc);
+    return field.normsBuf.subarray(0, this._maxDoc);
+  }
+  /** @internal TermInfo of a term id. */
+  termInfoOf(field: BuilderField, termId: number): TermInfo {
+    const df = this.docFreq[termId];
+    return { docFreq: df, totalTermFreq: field.hasFreqs ? this.totalTermFreq[termId] : df };
+  }
+  /** @internal Doc-values field names and types. */
+  docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }> {
+    const out: Array<{ name: string; type: 'numeric' | 'keyword' }> = [];
+    for (const name of this.numeric.keys()) out.push({ name, type: 'numeric' });
+    for (const name of this.keyword.keys()) out.push({ name, type: 'keyword' });
+    return out;
+  }
+
+  private scratchDocs: Int32Array = new Int32Array(256);
+  private scratchFreqs: Int32Array = new Int32Array(256);
+  private scratchPositions: Int32Array = new Int32Array(256);
+
+  /** @internal Decodes a term's streams into scratch arrays (valid until the next call). */
+  readPostings(field: BuilderField, termId: number): BufferedPostings {
+    const count = this.docFreq[termId];
+    this.scratchDocs = growInt32(this.scratchDocs, count);
+    const docs = this.scratchDocs;
+    let freqs: Int32Array | null = null;
+    if (field.hasFreqs) freqs = this.scratchFreqs = growInt32(this.scratchFreqs, count);
+    const blocks = this.blocks;
+    // Docs stream.
+    let addr = this.docHead[termId];
+    let level = 0;
+    let end = addr + SLICE_SIZES[0] - 4;
+    const stop = this.docWrite[termId];
+    let doc = -1;
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      // Inline varint reads that follow slice forwarding pointers.
+      let x = 0;
+      let shift = 0;
+      for (;;) {
+        if (addr === end) {
+          const block = blocks[addr >>> POOL_BLOCK_BITS];
+          const o = addr & POOL_BLOCK_MASK;
+          addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+          if (level < SLICE_LEVEL_MAX) level++;
+          end = addr + SLICE_SIZES[level] - 4;
+        }
+        const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+        addr++;
+        x |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+        shift += 7;
+      }
+      if (freqs === null) {
+        doc += x;
+        docs[i] = doc;
+        continue;
+      }
+      doc += x;
+      docs[i] = doc;
+      x = 0;
+      shift = 0;
+      for (;;) {
+        if (addr === end) {
+          const block = blocks[addr >>> POOL_BLOCK_BITS];
+          const o = addr & POOL_BLOCK_MASK;
+          addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+          if (level < SLICE_LEVEL_MAX) level++;
+          end = addr + SLICE_SIZES[level] - 4;
+        }
+        const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+        addr++;
+        x |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+        shift += 7;
+      }
+      freqs[i] = x;
+      total += x;
+    }
+    assert(addr === stop, 'docs stream length mismatch');
+    let positions: Int32Array | null = null;
+    if (field.hasPositions) {
+      positions = this.scratchPositions = growInt32(this.scratchPositions, total);
+      addr = this.posHead[termId];
+      level = 0;
+      end = addr + SLICE_SIZES[0] - 4;
+      let k = 0;
+      for (let i = 0; i < count; i++) {
+        let position = 0;
+        for (let f = freqs![i]; f > 0; f--) {
+          let x = 0;
+          let shift = 0;
+          for (;;) {
+            if (addr === end) {
+              const block = blocks[addr >>> POOL_BLOCK_BITS];
+              const o = addr & POOL_BLOCK_MASK;
+              addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+              if (level < SLICE_LEVEL_MAX) level++;
+              end = addr + SLICE_SIZES[level] - 4;
+            }
+            const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+            addr++;
+            x |= (b & 0x7f) << shift;
+            if (b < 0x80) break;
+            shift += 7;
+          }
+          position += x;
+          positions[k++] = position;
+        }
+      }
+      assert(addr === this.posWrite[termId], 'positions stream length mismatch');
+    }
+    return { docs, freqs, positions, count };
+  }
+
+  /** @internal The numeric column of a field over [0, maxDoc), or null. */
+  numericColumn(name: string): NumericColumn | null {
+    const buf = this.numeric.get(name);
+    if (buf === undefined) return null;
+    const maxDoc = this._maxDoc;
+    const values = buf.values.slice(0, buf.count);
+    let dense = buf.count === maxDoc;
+    for (let i = 0; dense && i < buf.count; i++) if (buf.docs[i] !== i) dense = false;
+    if (dense) return { offsets: null, values };
+    const offsets = new Uint32Array(maxDoc + 1);
+    for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
+    for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
+    return { offsets, values };
+  }
+
+  /** @internal The keyword column of a field over [0, maxDoc), terms sorted by UTF-8 bytes, or null. */
+  keywordColumn(name: string): KeywordColumn | null {
+    const buf = this.keyword.get(name);
+    if (buf === undefined) return null;
+    const maxDoc = this._maxDoc;
+    const order = buf.terms.map((_, i) => i);
+    order.sort((a, b) => compareUtf8(buf.terms[a], buf.terms[b]));
+    const terms = order.map((i) => buf.terms[i]);
+    const remap = new Int32Array(order.length);
+    for (let sorted = 0; sorted < order.length; sorted++) remap[order[sorted]] = sorted;
+    const offsets = new Uint32Array(maxDoc + 1);
+    for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
+    for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
+    const ords = new Int32Array(buf.count);
+    for (let i = 0; i < buf.count; i++) ords[i] = remap[buf.valueOrds[i]];
+    // Values of one doc are contiguous (docs arrive in order); sort each doc's ordinals.
+    for (let d = 0; d < maxDoc; d++) {
+      const from = offsets[d];
+      const to = offsets[d + 1];
+      if (to - from > 1) ords.subarray(from, to).sort();
+    }
+    return { terms, offsets, ords };
+  }
+
+  // ---- Indexing internals ----
+
+  private validate(doc: DocumentInput): void {
+    const bad = (why: string) => new QuarryError('illegal_argument_exception', `document [${doc.id}]: ${why}`);
+    if (typeof doc.id !== 'string' || doc.id.length === 0) throw bad('_id must be a non-empty string');
+    if (utf8Length(doc.id) > SEGMENT_TERM_MAX_BYTES) throw bad(`_id is longer than ${SEGMENT_TERM_MAX_BYTES} bytes`);
+    if (!(doc.source instanceof Uint8Array)) throw bad('_source must be bytes');
+    const seen = new Set<string>();
+    for (const input of doc.inverted) {
+      this.checkFieldName(input.field, bad);
+      if (input.field === ID_FIELD) throw bad(`field [${ID_FIELD}] is indexed by the segment itself`);
+      if (seen.has(input.field)) throw bad(`field [${input.field}] appears twice; concatenate its values into one entry`);
+      seen.add(input.field);
+      const existing = this.fields.get(input.field);
+      if (existing !== undefined && (existing.indexOptions !== input.indexOptions || existing.norms !== input.norms)) {
+        throw bad(
+          `field [${input.field}] indexed with options ${input.indexOptions}/norms=${input.norms}, but earlier docs used ${existing.indexOptions}/norms=${existing.norms}`,
+        );
+      }
+      if (!(input.length >= 0) || !Number.isInteger(input.length)) throw bad(`field [${input.field}] has an invalid length ${input.length}`);
+      const terms = input.terms;
+      for (let i = 0; i < terms.length; i++) {
+        const term = terms[i];
+        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) {
+          throw bad(
+            `Document contains at least one immense term in field="${input.field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`,
+          );
+        }
+      }
+      const positions = input.positions;
+      if (positions !== undefined && input.indexOptions === 'positions') {
+        if (positions.length !== terms.length) throw bad(`field [${input.field}] has ${terms.length} terms but ${positions.length} positions`);
+        let prev = 0;
+        for (let i = 0; i < positions.length; i++) {
+          const p = positions[i];
+          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw bad(`field [${input.field}] positions must be non-decreasing integers ≥ 0`);
+          prev = p;
+        }
+      }
+    }
+    const seenValues = new Set<string>();
+    for (const input of doc.docValues) {
+      this.checkFieldName(input.field, bad);
+      if (seenValues.has(input.field)) throw bad(`doc values field [${input.field}] appears twice`);
+      seenValues.add(input.field);
+      const other = input.type === 'numeric' ? this.keyword : this.numeric;
+      if (other.has(input.field)) throw bad(`doc values field [${input.field}] changes type to ${input.type}`);
+      for (const value of input.values) {
+        if (input.type === 'numeric' ? typeof value !== 'number' || Number.isNaN(value) : typeof value !== 'string') {
+          throw bad(`doc values field [${input.field}] has a value of the wrong type`);
+        }
+      }
+    }
+  }
+
+  private checkFieldName(name: string, bad: (why: string) => QuarryError): void {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) throw bad(`invalid field name [${name}]`);
+    if (utf8Length(name) > FIELD_NAME_MAX_BYTES) throw bad(`field name [${name}] is longer than ${FIELD_NAME_MAX_BYTES} bytes`);
+  }
+
+  private field(name: string, indexOptions: IndexOptions, norms: boolean): BuilderField {
+    let field = this.fields.get(name);
+    if (field === undefined) {
+      field = new BuilderField(name, indexOptions, norms);
+      this.fields.set(name, field);
+    }
+    return field;
+  }
+
+  private allocSlice(size: number): number {
+    if (this.blockUsed + size > POOL_BLOCK_BYTES) {
+      this.blocks.push(new Uint8Array(POOL_BLOCK_BYTES));
+      this.blockUsed = 0;
+      this.ramBytes += POOL_BLOCK_BYTES;
+    }
+    const addr = (this.blocks.length - 1) * POOL_BLOCK_BYTES + this.blockUsed;
+    this.blockUsed += size;
+    return addr;
+  }
+
+  private newTerm(field: BuilderField, term: string): number {
+    const id = this.termCount++;
+    if (id >= this.lastDoc.length) {
+      const size = id + 1;
+      this.docHead = growUint32(this.docHead, size);
+      this.docWrite = growUint32(this.docWrite, size);
+      this.docEnd = growUint32(this.docEnd, size);
+      this.posHead = growUint32(this.posHead, size);
+      this.posWrite = growUint32(this.posWrite, size);
+      this.posEnd = growUint32(this.posEnd, size);
+      this.docLevel = growUint8(this.docLevel, size);
+      this.posLevel = growUint8(this.posLevel, size);
+      this.lastDoc = growInt32(this.lastDoc, size);
+      this.docFreq = growInt32(this.docFreq, size);
+      this.curFreq = growInt32(this.curFreq, size);
+      this.lastPos = growInt32(this.lastPos, size);
+      this.totalTermFreq = growFloat64(this.totalTermFreq, size);
+    }
+    const first = SLICE_SIZES[0];
+    const docAddr = this.allocSlice(first);
+    this.docHead[id] = docAddr;
+    this.docWrite[id] = docAddr;
+    this.docEnd[id] = docAddr + first - 4;
+    this.docLevel[id] = 0;
+    if (field.hasPositions) {
+      const posAddr = this.allocSlice(first);
+      this.posHead[id] = posAddr;
+      this.posWrite[id] = posAddr;
+      this.posEnd[id] = posAddr + first - 4;
+      this.posLevel[id] = 0;
+    }
+    this.lastDoc[id] = -1;
+    this.docFreq[id] = 0;
+    this.totalTermFreq[id] = 0;
+    field.termIds.set(term, id);
+    this.ramBytes += term.length * 2 + MAP_ENTRY_OVERHEAD_BYTES;
+    return id;
+  }
+
+  /** Appends a varint to a term's docs (positions=false) or positions stream. */
+  private writeVarint(termId: number, positions: boolean, value: number): void {
+    const write = positions ? this.posWrite : this.docWrite;
+    const end = positions ? this.posEnd : this.docEnd;
+    let addr = write[termId];
+    let v = value >>> 0;
+    for (;;) {
+      if (addr === end[termId]) {
+        // Slice full: chain a bigger one; its address goes in the 4 bytes reserved at the end.
+        const levels = positions ? this.posLevel : this.docLevel;
+        const level = Math.min(levels[termId] + 1, SLICE_LEVEL_MAX);
+        const size = SLICE_SIZES[level];
+        const next = this.allocSlice(size);
+        const block = this.blocks[addr >>> POOL_BLOCK_BITS];
+        const o = addr & POOL_BLOCK_MASK;
+        block[o] = next & 0xff;
+        block[o + 1] = (next >>> 8) & 0xff;
+        block[o + 2] = (next >>> 16) & 0xff;
+        block[o + 3] = (next >>> 24) & 0xff;
+        levels[termId] = level;
+        end[termId] = next + size - 4;
+        addr = next;
+      }
+      if (v < 0x80) {
+        this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = v;
+        addr++;
+        break;
+      }
+      this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = (v & 0x7f) | 0x80;
+      addr++;
+      v >>>= 7;
+    }
+    write[termId] = addr;
+  }
+
+  private indexTerms(
+    field: BuilderField,
+    doc: number,
+    terms: readonly string[],
+    positions: Uint32Array | readonly number[] | undefined,
+    length: number,
+  ): void {
+    if (field.normsBuf !== null) {
+      field.normsBuf = growUint8(field.normsBuf, doc + 1);
+      field.normsBuf[doc] = length > 0 ? intToByte4(length) : 0;
+    }
+    const n = terms.length;
+    if (n === 0) return;
+    if (this.touched.length < n) {
+      this.touched = new Int32Array(Math.max(n, this.touched.length * 2));
+      this.touchedDelta = new Int32Array(this.touched.length);
+    }
+    const touched = this.touched;
+    const touchedDelta = this.touchedDelta;
+    const termIds = field.termIds;
+    const hasPositions = field.hasPositions;
+    let touchedCount = 0;
+    for (let i = 0; i < n; i++) {
+      const term = terms[i];
+      let id = termIds.get(term);
+      if (id === undefined) id = this.newTerm(field, term);
+      if (this.lastDoc[id] !== doc) {
+        touched[touchedCount] = id;
+        touchedDelta[touchedCount] = doc - this.lastDoc[id];
+        touchedCount++;
+        this.lastDoc[id] = doc;
+        this.curFreq[id] = 0;
+        this.lastPos[id] = 0;
+      }
+      this.curFreq[id]++;
+      if (hasPositions) {
+        const position = positions === undefined ? i : positions[i];
+        this.writeVarint(id, true, position - this.lastPos[id]);
+        this.lastPos[id] = position;
+      }
+    }
+    const hasFreqs = field.hasFreqs;
+    let tokens = 0;
+    for (let k = 0; k < touchedCount; k++) {
+      const id = touched[k];
+      this.writeVarint(id, false, touchedDelta[k]);
+      const freq = this.curFreq[id];
+      if (hasFreqs) this.writeVarint(id, false, freq);
+      this.docFreq[id]++;
+      this.totalTermFreq[id] += freq;
+      tokens += freq;
+    }
+    field.docCount++;
+    field.sumDocFreq += touchedCount;
+    field.sumTotalTermFreq += hasFreqs ? tokens : touchedCount;
+  }
+
+  private addNumeric(name: string, doc: number, values: readonly number[]): void {
+    let buf = this.numeric.get(name);
+    if (buf === undefined) {
+      buf = new NumericBuffer();
+      this.numeric.set(name, buf);
+    }
+    const start = buf.count;
+    const end = start + values.length;
+    buf.values = growFloat64(buf.values, end);
+    buf.docs = growInt32(buf.docs, end);
+    for (let i = 0; i < values.length; i++) {
+      buf.values[start + i] = values[i];
+      buf.docs[start + i] = doc;
+    }
+    if (values.length > 1) buf.values.subarray(start, end).sort();
+    buf.count = end;
+    this.ramBytes += values.length * 12;
+  }
+
+  private addKeyword(name: string, doc: number, values: readonly string[]): void {
+    let buf = this.keyword.get(name);
+    if (buf === undefined) {
+      buf = new KeywordBuffer();
+      this.keyword.set(name, buf);
+    }
+    const start = buf.count;
+    buf.valueOrds = growInt32(buf.valueOrds, start + values.length);
+    buf.docs = growInt32(buf.docs, start + values.length);
+    let count = start;
+    for (const value of values) {
+      let ord = buf.ords.get(value);
+      if (ord === undefined) {
+        ord = buf.terms.length;
+        buf.terms.push(value);
+        buf.ords.set(value, ord);
+        this.ramBytes += value.length * 2 + MAP_ENTRY_OVERHEAD_BYTES;
+      }
+      // Deduplicate within the doc (values per doc are few: a linear scan is cheapest).
+      let dup = false;
+      for (let k = start; k < count; k++) if (buf.valueOrds[k] === ord) dup = true;
+      if (dup) continue;
+      buf.valueOrds[count] = ord;
+      buf.docs[count] = doc;
+      count++;
+    }
+    buf.count = count;
+    this.ramBytes += (count - start) * 8;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Segment format v1: the keys of one segment, and the constants every component shares.
+ *
+ * All of a segment's keys in the `data` database start with `0x01 <segmentId u32 BE>`, so a segment
+ * is one contiguous key range (dropping it is a range delete) and a term lookup is one B+tree get.
+ * After the 5-byte prefix comes a one-byte tag naming the component:
+ *
+ *   'T' <field utf8> 0x00 <term utf8>   term → docFreq, totalTermFreq, skip table, doc/freq blocks (postings.ts)
+ *   'P' <field utf8> 0x00 <term utf8>   term → positions blocks, aligned with the 'T' blocks (postings.ts)
+ *   'N' <field utf8>                    norms: one byte per doc (norms.ts)
+ *   'D' <field utf8>                    numeric doc-values column (docvalues.ts)
+ *   'K' <field utf8>                    keyword doc-values column (docvalues.ts)
+ *   'S'                                 seqNo / version / primaryTerm columns (stored.ts)
+ *   'B'                                 stored-block index: first doc of every stored block (stored.ts)
+ *   'Z'                                 segment meta, written LAST (meta.ts); no 'Z' ⇒ incomplete segment
+ *
+ * Because 'T' keys of one field are contiguous and ordered bytewise, LMDB's B+tree is the term
+ * dictionary: `terms(field, from)` is a range scan over `'T' field 0x00 from ..` up to `'T' field 0x01`.
+ * Field names therefore must not contain 0x00.
+ *
+ * The `sources` database holds stored-field blocks under `0x01 <segmentId u32 BE> <block u32 BE>`.
+ *
+ * Every value ends or starts with a CRC32C of its bytes (see each component); a mismatch raises
+ * `corrupt_index_exception` naming the segment, the key and the field.
+ */
+import { QuarryError } from '../../common/errors.js';
+import { KEY_SPACE } from '../env.js';
+
+/** Format version recorded in every segment's meta; bump it for any change to the bytes. */
+export const FORMAT_VERSION = 1;
+
+/** Name of the inverted field holding every doc's `_id` as a term (docs only, no norms); `lookupId` reads it. */
+export const ID_FIELD = '_id';
+
+/** Docs per postings block: the unit of skipping, block-max scores and per-block checksums (Lucene's 128). */
+export const POSTINGS_BLOCK_SIZE = 128;
+
+/** A stored-fields block closes after this many docs (small enough that a fetch decodes little). */
+export const STORED_BLOCK_DOCS_MAX = 16;
+/** ... or once its sources reach this many bytes (lmdb's LZ4 compresses per value, so blocks help it). */
+export const STORED_BLOCK_BYTES_MAX = 16 * 1024;
+
+/**
+ * Longest field name in UTF-8 bytes. LMDB keys are at most 1978 bytes (4 KB pages), and a term key
+ * is 5 + 1 + field + 1 + term bytes; these two limits keep every key under that.
+ */
+export const FIELD_NAME_MAX_BYTES = 255;
+/**
+ * Longest indexed term in UTF-8 bytes. Lucene allows 32766, but LMDB keys cannot hold that; a
+ * document with a longer term is rejected by `SegmentBuilder.addDocument` (as Lucene rejects an
+ * "immense term"), so callers should apply `ignore_above` or truncation before.
+ */
+export const SEGMENT_TERM_MAX_BYTES = 1700;
+/** LMDB's default maximum key size (lmdb-js with 4 KB pages). */
+export const LMDB_KEY_MAX_BYTES = 1978;
+
+/** Component tags (the byte after the segment prefix). */
+export const TAG = {
+  terms: 0x54, // 'T'
+  positions: 0x50, // 'P'
+  norms: 0x4e, // 'N'
+  numeric: 0x44, // 'D'
+  keyword: 0x4b, // 'K'
+  seqNos: 0x53, // 'S'
+  storedIndex: 0x42, // 'B'
+  meta: 0x5a, // 'Z'
+} as const;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** UTF-8 encoding of a string. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** UTF-8 decoding of bytes. */
+export function fromUtf8(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+/** Byte length of a string in UTF-8 without encoding it. */
+export function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) length += 1;
+    else if (c < 0x800) length += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        length += 4;
+        i++;
+      } else length += 3;
+    } else length += 3;
+  }
+  return length;
+}
+
+/**
+ * Compares strings by their UTF-8 bytes (= code point order), the order of LMDB keys and of Lucene's
+ * BytesRef. Plain `<` compares UTF-16 code units, which puts U+E000..U+FFFF after supplementary
+ * characters; the mapping below fixes exactly that case.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Bytewise comparison of two byte strings (LMDB's key order). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i] - b[i];
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function writePrefix(key: Buffer, segmentId: number, tag: number): void {
+  key[0] = KEY_SPACE.segment;
+  key.writeUInt32BE(segmentId >>> 0, 1);
+  key[5] = tag;
+}
+
+/** `0x01 <segmentId>`: the first 5 bytes of every key of a segment. */
+export function segmentPrefix(segmentId: number): Buffer {
+  const key = Buffer.allocUnsafe(5);
+  key[0] = KEY_SPACE.segment;
+  key.writeUInt32BE(segmentId >>> 0, 1);
+  return key;
+}
+
+/** A key with no suffix after the tag ('S', 'B', 'Z'). */
+export function tagKey(segmentId: number, tag: number): Buffer {
+  const key = Buffer.allocUnsafe(6);
+  writePrefix(key, segmentId, tag);
+  return key;
+}
+
+/** A per-field key ('N', 'D', 'K'). */
+export function fieldKey(segmentId: number, tag: number, fieldUtf8: Uint8Array): Buffer {
+  const key = Buffer.allocUnsafe(6 + fieldUtf8.length);
+  writePrefix(key, segmentId, tag);
+  key.set(fieldUtf8, 6);
+  return key;
+}
+
+/** A term key ('T' or 'P'): `prefix tag field 0x00 term`. */
+export function termKey(segmentId: number, tag: number, fieldUtf8: Uint8Array, termUtf8: Uint8Array): Buffer {
+  const key = Buffer.allocUnsafe(7 + fieldUtf8.length + termUtf8.length);
+  writePrefix(key, segmentId, tag);
+  key.set(fieldUtf8, 6);
+  key[6 + fieldUtf8.length] = 0;
+  key.set(termUtf8, 7 + fieldUtf8.length);
+  return key;
+}
+
+/** Byte offset of the term inside a term key of this field. */
+export function termOffsetInKey(fieldUtf8: Uint8Array): number {
+  return 7 + fieldUtf8.length;
+}
+
+/** Key of a stored-fields block in the `sources` database. */
+export function storedBlockKey(segmentId: number, block: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = KEY_SPACE.segment;
+  key.writeUInt32BE(segmentId >>> 0, 1);
+  key.writeUInt32BE(block >>> 0, 5);
+  return key;
+}
+
+/** A human-readable rendering of a segment key for error messages. */
+export function describeKey(key: Uint8Array): string {
+  if (key.length < 6 || key[0] !== KEY_SPACE.segment) return Buffer.from(key).toString('hex');
+  const tag = String.fromCharCode(key[5]);
+  const rest = key.subarray(6);
+  const zero = rest.indexOf(0);
+  if (zero >= 0) return `${tag}:${fromUtf8(rest, 0, zero)}:${fromUtf8(rest, zero + 1)}`;
+  return rest.length > 0 ? `${tag}:${fromUtf8(rest)}` : tag;
+}
+
+/** The error for a stored value that fails its checksum or does not parse. */
+export function corruptIndex(segmentId: number, key: string, field: string | null, detail: string): QuarryError {
+  const where = field === null ? '' : ` field [${field}]`;
+  return new QuarryError(
+    'corrupt_index_exception',
+    `segment [${segmentId}] key [${key}]${where}: ${detail}; the shard copy must be restored from a replica or snapshot`,
+    { segment: segmentId, key, ...(field === null ? {} : { field }) },
+  );
+}
+
+/** Reads a little-endian u32 from a byte array. */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+}
+
+/** Writes a little-endian u32 into a byte array. */
+export function writeU32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value & 0xff;
+  bytes[offset + 1] = (value >>> 8) & 0xff;
+  bytes[offset + 2] = (value >>> 16) & 0xff;
+  bytes[offset + 3] = (value >>> 24) & 0xff;
+}
+
+// A term key must fit LMDB's key limit with the longest field name and term.
+if (7 + FIELD_NAME_MAX_BYTES + SEGMENT_TERM_MAX_BYTES > LMDB_KEY_MAX_BYTES) throw new Error('segment key limits exceed LMDB_KEY_MAX_BYTES');

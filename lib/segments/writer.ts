@@ -1,0 +1,305 @@
+/**
+ * Writes segments into LMDB: `writeSegment` turns the buffer (a SegmentBuilder) into a segment at
+ * refresh; `SegmentWriteSession` is the shared sink that both it and the merger feed, so there is one
+ * encoder of every component and one place that orders the writes (meta key last).
+ *
+ * Writes go through lmdb-js's asynchronous `put`, which copies the key, keeps the value buffer and
+ * applies the write on lmdb's own thread: the event loop only encodes. Work is cut into slices of
+ * about WRITE_SLICE_MS, with a yield to the event loop between them, and the writer waits for
+ * LMDB whenever WRITE_PENDING_BYTES_MAX bytes are queued, so a large refresh neither stalls searches
+ * nor holds the whole segment twice in memory.
+ */
+import { performance } from 'node:perf_hooks';
+import { assert } from '../common/assert.js';
+import { QuarryError } from '../common/errors.js';
+import type { SegmentBuilder } from './builder.js';
+import { KEY_SPACE, type ShardStorage } from './env.js';
+import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
+import { fieldKey, FORMAT_VERSION, segmentPrefix, storedBlockKey, TAG, tagKey, termKey, utf8 } from './format/keys.js';
+import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
+import { encodeNorms } from './format/norms.js';
+import { encodeTermPositions, encodeTermPostings, type PostingsInput } from './format/postings.js';
+import { encodeBlockIndex, encodeVersionColumns, StoredBlockEncoder, type VersionColumns } from './format/stored.js';
+import type { IndexOptions, KeywordColumn, NumericColumn, SegmentInfo } from './types.js';
+
+/** Longest synchronous stretch of segment writing before yielding to the event loop. */
+export const WRITE_SLICE_MS = 10;
+/** Bytes queued in lmdb-js before the writer waits for them to be applied (bounds the extra memory of a write). */
+export const WRITE_PENDING_BYTES_MAX = 32 * 1024 * 1024;
+
+/** An inverted field being written: options plus statistics accumulated from its terms. */
+export interface FieldWriter {
+  name: string;
+  nameUtf8: Uint8Array;
+  indexOptions: IndexOptions;
+  norms: Uint8Array | null;
+  /** Bit per doc: the doc has at least one term in the field (for docCount). */
+  seen: Uint8Array;
+  docCount: number;
+  sumTotalTermFreq: number;
+  sumDocFreq: number;
+  termCount: number;
+}
+
+/** Sink for one segment's components; `finish` writes the meta key last and returns the SegmentInfo. */
+export class SegmentWriteSession {
+  private sizeBytes = 0;
+  private pendingBytes = 0;
+  private lastData: Promise<boolean> | null = null;
+  private lastSources: Promise<boolean> | null = null;
+  private failure: unknown = null;
+  private sliceStartMs = performance.now();
+  private readonly stored = new StoredBlockEncoder();
+  private storedDocs = 0;
+  private readonly fieldMetas: FieldMeta[] = [];
+  private readonly docValues: DocValuesMeta[] = [];
+  private finished = false;
+
+  constructor(
+    private readonly storage: ShardStorage,
+    readonly segmentId: number,
+    private readonly maxDoc: number,
+    private readonly origin: 'refresh' | 'merge',
+  ) {
+    assert(Number.isInteger(segmentId) && segmentId >= 0 && segmentId <= 0xffffffff, `segment id ${segmentId} out of range`);
+    const end = segmentId === 0xffffffff ? Buffer.from([KEY_SPACE.segment + 1]) : segmentPrefix(segmentId + 1);
+    for (const _ of storage.data.getKeys({ start: segmentPrefix(segmentId), end, limit: 1 })) {
+      // Leftovers of an earlier write would mix into this segment; the manager must delete them first.
+      throw new QuarryError('illegal_state_exception', `segment [${segmentId}] already has data in [${storage.path}]; delete it before writing`);
+    }
+  }
+
+  /** Whether this slice of work has used its time budget (check every few dozen items). */
+  shouldYield(): boolean {
+    return performance.now() - this.sliceStartMs >= WRITE_SLICE_MS || this.pendingBytes >= WRITE_PENDING_BYTES_MAX;
+  }
+
+  /** Yields to the event loop, first waiting for LMDB when too many bytes are queued. */
+  async pause(): Promise<void> {
+    if (this.pendingBytes >= WRITE_PENDING_BYTES_MAX) await this.drain();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.throwIfFailed();
+    this.sliceStartMs = performance.now();
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.all([this.lastData, this.lastSources]);
+    this.pendingBytes = 0;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private track(promise: Promise<boolean>, previous: Promise<boolean> | null): void {
+    // lmdb-js shares one promise per batch; watch each distinct one so no failure goes unnoticed.
+    if (promise !== previous) {
+      promise.then(undefined, (err: unknown) => {
+        this.failure ??= err;
+      });
+    }
+  }
+
+  /** Puts one key of the `data` database. */
+  putData(key: Buffer, value: Buffer): void {
+    const promise = this.storage.data.put(key, value);
+    this.track(promise, this.lastData);
+    this.lastData = promise;
+    this.pendingBytes += key.length + value.length;
+    this.sizeBytes += key.length + value.length;
+  }
+
+  private putSource(key: Buffer, value: Buffer): void {
+    const promise = this.storage.sources.put(key, value);
+    this.track(promise, this.lastSources);
+    this.lastSources = promise;
+    this.pendingBytes += key.length + value.length;
+    this.sizeBytes += key.length + value.length;
+  }
+
+  /** Stores the next doc's stored fields (docs must be added in ordinal order, all of them). */
+  addStoredDoc(id: string, routing: string | undefined, source: Uint8Array): void {
+    const block = this.stored.add(id, routing, source);
+    if (block !== null) this.putSource(storedBlockKey(this.segmentId, this.stored.blockDocCounts.length - 1), block);
+    this.storedDocs++;
+  }
+
+  /** Closes the stored fields and writes the version columns. */
+  finishStored(columns: VersionColumns): void {
+    assert(this.storedDocs === this.maxDoc, `stored ${this.storedDocs} docs, segment has ${this.maxDoc}`);
+    const block = this.stored.flush();
+    if (block !== null) this.putSource(storedBlockKey(this.segmentId, this.stored.blockDocCounts.length - 1), block);
+    this.putData(tagKey(this.segmentId, TAG.storedIndex), encodeBlockIndex(this.stored.blockDocCounts));
+    this.putData(tagKey(this.segmentId, TAG.seqNos), encodeVersionColumns(columns, this.maxDoc));
+  }
+
+  /** Starts an inverted field; terms follow with putTerm, then endField. */
+  beginField(name: string, indexOptions: IndexOptions, norms: Uint8Array | null): FieldWriter {
+    assert(norms === null || norms.length === this.maxDoc, 'norms cover maxDoc');
+    return {
+      name,
+      nameUtf8: utf8(name),
+      indexOptions,
+      norms,
+      seen: new Uint8Array(this.maxDoc),
+      docCount: 0,
+      sumTotalTermFreq: 0,
+      sumDocFreq: 0,
+      termCount: 0,
+    };
+  }
+
+  /** Writes one term's postings (and positions when the field indexes them). */
+  putTerm(field: FieldWriter, term: string, postings: Omit<PostingsInput, 'norms'>): void {
+    const input: PostingsInput = {
+      docs: postings.docs,
+      freqs: field.indexOptions === 'docs' ? null : postings.freqs,
+      positions: field.indexOptions === 'positions' ? postings.positions : null,
+      count: postings.count,
+      norms: field.norms,
+    };
+    const termUtf8 = utf8(term);
+    this.putData(termKey(this.segmentId, TAG.terms, field.nameUtf8, termUtf8), encodeTermPostings(input));
+    if (field.indexOptions === 'positions') {
+      this.putData(termKey(this.segmentId, TAG.positions, field.nameUtf8, termUtf8), encodeTermPositions(input));
+    }
+    const seen = field.seen;
+    const docs = input.docs;
+    let docCount = field.docCount;
+    for (let i = 0; i < input.count; i++) {
+      const doc = docs[i];
+      if (seen[doc] === 0) {
+        seen[doc] = 1;
+        docCount++;
+      }
+    }
+    field.docCount = docCount;
+    let ttf = input.count;
+    if (input.freqs !== null) {
+      ttf = 0;
+      for (let i = 0; i < input.count; i++) ttf += input.freqs[i];
+    }
+    field.sumTotalTermFreq += ttf;
+    field.sumDocFreq += input.count;
+    field.termCount++;
+  }
+
+  /** Closes an inverted field: writes its norms and records its statistics for the meta. */
+  endField(field: FieldWriter): FieldMeta {
+    if (field.norms !== null) this.putData(fieldKey(this.segmentId, TAG.norms, field.nameUtf8), encodeNorms(field.norms));
+    const meta: FieldMeta = {
+      name: field.name,
+      indexOptions: field.indexOptions,
+      norms: field.norms !== null,
+      docCount: field.docCount,
+      sumTotalTermFreq: field.sumTotalTermFreq,
+      sumDocFreq: field.sumDocFreq,
+      termCount: field.termCount,
+    };
+    this.fieldMetas.push(meta);
+    return meta;
+  }
+
+  /** Writes a numeric doc-values column. */
+  putNumericColumn(name: string, column: NumericColumn): void {
+    this.putData(fieldKey(this.segmentId, TAG.numeric, utf8(name)), encodeNumericColumn(column, this.maxDoc));
+    this.docValues.push({ name, type: 'numeric' });
+  }
+
+  /** Writes a keyword doc-values column. */
+  putKeywordColumn(name: string, column: KeywordColumn): void {
+    this.putData(fieldKey(this.segmentId, TAG.keyword, utf8(name)), encodeKeywordColumn(column, this.maxDoc));
+    this.docValues.push({ name, type: 'keyword' });
+  }
+
+  /** Waits for every queued key, then writes the meta key (last) and waits for it. */
+  async finish(seqNoRange: { minSeqNo: number; maxSeqNo: number }): Promise<{ info: SegmentInfo; meta: SegmentMeta }> {
+    assert(!this.finished, 'finish called twice');
+    this.finished = true;
+    await this.drain();
+    const meta: SegmentMeta = {
+      formatVersion: FORMAT_VERSION,
+      segmentId: this.segmentId,
+      maxDoc: this.maxDoc,
+      minSeqNo: seqNoRange.minSeqNo,
+      maxSeqNo: seqNoRange.maxSeqNo,
+      sizeBytes: 0,
+      createdAtMs: Date.now(),
+      source: this.origin,
+      fields: this.fieldMetas,
+      docValues: this.docValues,
+      storedBlocks: this.stored.blockDocCounts.length,
+    };
+    const metaKey = tagKey(this.segmentId, TAG.meta);
+    meta.sizeBytes = this.sizeBytes + metaKey.length + encodeMeta(meta).length;
+    this.putData(metaKey, encodeMeta(meta));
+    await this.drain();
+    return { info: metaToInfo(meta), meta };
+  }
+}
+
+/** Min and max of the first `count` seqNos (-1, -1 when empty). */
+export function seqNoRange(seqNos: Float64Array, count: number): { minSeqNo: number; maxSeqNo: number } {
+  if (count === 0) return { minSeqNo: -1, maxSeqNo: -1 };
+  let min = seqNos[0];
+  let max = seqNos[0];
+  for (let i = 1; i < count; i++) {
+    if (seqNos[i] < min) min = seqNos[i];
+    if (seqNos[i] > max) max = seqNos[i];
+  }
+  return { minSeqNo: min, maxSeqNo: max };
+}
+
+/** Writes a complete segment from a builder into storage under `segmentId`; never blocks the event
+ *  loop for more than ~20 ms at a time (yield between chunks). Resolves once every key is written
+ *  (visible to new read transactions). Deleted ordinals in the builder are written as docs and
+ *  returned so the caller marks them deleted in live docs (so ordinals == builder ordinals).
+ *  No doc may be added to the builder until the promise settles; deletes may happen meanwhile
+ *  (deletedOrdinals reflects the builder when the write completes). */
+export async function writeSegment(
+  storage: ShardStorage,
+  segmentId: number,
+  builder: SegmentBuilder,
+): Promise<{ info: SegmentInfo; deletedOrdinals: number[] }> {
+  const maxDoc = builder.maxDoc;
+  const session = new SegmentWriteSession(storage, segmentId, maxDoc, 'refresh');
+  const pause = async () => {
+    await session.pause();
+    assert(builder.maxDoc === maxDoc, 'a doc was added to the builder while its segment was being written');
+  };
+
+  for (let doc = 0; doc < maxDoc; doc++) {
+    session.addStoredDoc(builder.storedId(doc), builder.storedRouting(doc), builder.source(doc));
+    if ((doc & 31) === 31 && session.shouldYield()) await pause();
+  }
+  const versions = builder.versionColumns();
+  session.finishStored(versions);
+
+  for (const field of builder.invertedFields()) {
+    const norms = builder.fieldNorms(field);
+    const writer = session.beginField(field.name, field.indexOptions, norms === null ? null : norms.slice());
+    let n = 0;
+    for (const [term, termId] of field.termIds) {
+      session.putTerm(writer, term, builder.readPostings(field, termId));
+      if ((++n & 63) === 0 && session.shouldYield()) await pause();
+    }
+    const meta = session.endField(writer);
+    assert(
+      meta.docCount === field.docCount && meta.sumDocFreq === field.sumDocFreq && meta.sumTotalTermFreq === field.sumTotalTermFreq,
+      `field [${field.name}] statistics disagree between buffer and segment`,
+    );
+    if (session.shouldYield()) await pause();
+  }
+
+  for (const { name, type } of builder.docValuesFields()) {
+    if (type === 'numeric') session.putNumericColumn(name, builder.numericColumn(name)!);
+    else session.putKeywordColumn(name, builder.keywordColumn(name)!);
+    if (session.shouldYield()) await pause();
+  }
+
+  const deletedOrdinals: number[] = [];
+  for (let doc = 0; doc < maxDoc; doc++) if (builder.isDeleted(doc)) deletedOrdinals.push(doc);
+  const { info } = await session.finish(seqNoRange(versions.seqNo, maxDoc));
+  return { info, deletedOrdinals };
+}
