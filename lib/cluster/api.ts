@@ -3,6 +3,7 @@
  * write/read/search requests and their results. Today the coordinator calls a `NodeApi` in the same
  * process; the cluster issue carries the same messages over `lib/transport`. Pure types, no I/O.
  */
+import type { QueryNode } from '../query/ast.js';
 
 /** Resolved index settings (every field present). `raw` keeps the flat `index.*` settings as given, for GET /_settings. */
 export interface IndexSettings {
@@ -138,14 +139,8 @@ export interface ShardGetResult {
   source?: Uint8Array;
 }
 
-/** The query subset the shard understands today (the full DSL arrives with lib/query). */
-export type ShardQuery =
-  | { kind: 'match_all'; boost: number }
-  | { kind: 'match_none' }
-  | { kind: 'ids'; values: string[]; boost: number }
-  | { kind: 'term'; field: string; value: string | number | boolean; boost: number }
-  | { kind: 'terms'; field: string; values: Array<string | number | boolean>; boost: number }
-  | { kind: 'bool'; must: ShardQuery[]; filter: ShardQuery[]; should: ShardQuery[]; mustNot: ShardQuery[]; minimumShouldMatch?: number; boost: number };
+/** The query a shard executes (the AST lives in lib/query). */
+export type ShardQuery = QueryNode;
 
 /** Query phase + fetch of one shard, in one round trip (query_then_fetch arrives with the search issue). */
 export interface ShardSearchRequest {
