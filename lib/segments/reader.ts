@@ -439,13 +439,16 @@ export class BufferSegmentReader implements SegmentReader {
   }
 
   fields(): string[] {
-    return this.builder.invertedFields().map((f) => f.name);
+    return this.builder
+      .invertedFields()
+      .filter((f) => f.termIds.size > 0)
+      .map((f) => f.name);
   }
 
   norms(field: string): Uint8Array | null {
     if (!this.normsCache.has(field)) {
       const f = this.builder.invertedField(field);
-      const norms = f === undefined ? null : this.builder.fieldNorms(f);
+      const norms = f === undefined || f.termIds.size === 0 ? null : this.builder.fieldNorms(f);
       this.normsCache.set(field, norms === null ? null : norms.slice());
     }
     return this.normsCache.get(field)!;

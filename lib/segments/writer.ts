@@ -187,7 +187,9 @@ export class SegmentWriteSession {
 
   /** Closes an inverted field: writes its norms and records its statistics for the meta. */
   endField(field: FieldWriter): FieldMeta {
-    if (field.norms !== null) this.putData(fieldKey(this.segmentId, TAG.norms, field.nameUtf8), encodeNorms(field.norms));
+    // A field without terms (only empty values, or only in dropped docs) is left out entirely.
+    const empty = field.termCount === 0;
+    if (field.norms !== null && !empty) this.putData(fieldKey(this.segmentId, TAG.norms, field.nameUtf8), encodeNorms(field.norms));
     const meta: FieldMeta = {
       name: field.name,
       indexOptions: field.indexOptions,
@@ -197,18 +199,20 @@ export class SegmentWriteSession {
       sumDocFreq: field.sumDocFreq,
       termCount: field.termCount,
     };
-    this.fieldMetas.push(meta);
+    if (!empty) this.fieldMetas.push(meta);
     return meta;
   }
 
   /** Writes a numeric doc-values column. */
   putNumericColumn(name: string, column: NumericColumn): void {
+    if (column.values.length === 0) return; // no doc has a value: no column, as if the field never occurred
     this.putData(fieldKey(this.segmentId, TAG.numeric, utf8(name)), encodeNumericColumn(column, this.maxDoc));
     this.docValues.push({ name, type: 'numeric' });
   }
 
   /** Writes a keyword doc-values column. */
   putKeywordColumn(name: string, column: KeywordColumn): void {
+    if (column.ords.length === 0) return;
     this.putData(fieldKey(this.segmentId, TAG.keyword, utf8(name)), encodeKeywordColumn(column, this.maxDoc));
     this.docValues.push({ name, type: 'keyword' });
   }

@@ -397,18 +397,16 @@ export class BlockPostingsCursor implements PostingsCursor {
 
   advance(target: number): number {
     if (target <= this.doc) return this.doc;
-    if (this.decodedBlock !== this.dec.index || target > this.dec.lastDoc) {
+    const dec = this.dec;
+    if (this.decodedBlock !== dec.index || target > dec.lastDoc) {
       const sh = this.sh;
-      if (sh.index < this.dec.index) sh.copyFrom(this.dec);
-      while (sh.lastDoc < target) {
-        if (!sh.next()) {
-          this.dec.copyFrom(sh);
-          return this.exhaust();
-        }
-      }
-      this.dec.copyFrom(sh);
+      // Reuse the skip walk advanceShallow already did when target lies at or after its block.
+      if (sh.index > dec.index && sh.prevLastDoc < target) dec.copyFrom(sh);
+      while (dec.lastDoc < target) if (!dec.next()) return this.exhaust();
+      if (dec.index >= this.numBlocks) return this.exhaust();
       this.decodeBlock();
       this.i = -1;
+      if (sh.index < dec.index) sh.copyFrom(dec);
     }
     const docs = this.docBuf;
     for (let i = this.i + 1; i < this.n; i++) {
