@@ -19,8 +19,8 @@ const EMPTY = Buffer.alloc(0);
 
 /** The error Elasticsearch answers for a body over `http.max_content_length`. */
 export function contentTooLong(sizeBytes: number | undefined, maxBytes: number): QuarryError {
-  const size = sizeBytes === undefined ? 'more than' : String(sizeBytes);
-  return new QuarryError('content_too_long_exception', `request content length [${size}] exceeds the maximum of [${maxBytes}] bytes (http.max_content_length)`, {});
+  const what = sizeBytes === undefined ? 'request body' : `request content length [${sizeBytes}]`;
+  return new QuarryError('content_too_long_exception', `${what} exceeds the maximum content length of [${maxBytes}] bytes (http.max_content_length)`);
 }
 
 /**
@@ -181,11 +181,13 @@ function jsonError(text: string, kind: BodyKind, error: unknown): QuarryError {
   }
   const found = findSyntaxError(text);
   const { line, column } = lineColumn(text, found.offset);
-  const cause = new QuarryError('json_parse_exception', found.message);
+  // Jackson's error is not an Elasticsearch exception, so Elasticsearch shows it as `caused_by`
+  // but never as the root cause: it rides in `extra`, not in the QuarryError cause chain.
+  const causedBy = { caused_by: { type: 'json_parse_exception', reason: found.message } };
   if (kind === 'document') {
-    return new QuarryError('document_parsing_exception', `[${line}:${column}] failed to parse: ${found.message}`, {}, cause);
+    return new QuarryError('document_parsing_exception', `[${line}:${column}] failed to parse: ${found.message}`, causedBy);
   }
-  return new QuarryError('x_content_parse_exception', `[${line}:${column}] ${found.message}`, {}, cause);
+  return new QuarryError('x_content_parse_exception', `[${line}:${column}] ${found.message}`, causedBy);
 }
 
 /** 1-based line and column of a character offset. */

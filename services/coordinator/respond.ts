@@ -96,5 +96,9 @@ export function sendError(res: Response, err: QuarryError): void {
     sendJson(res, err.status, { error: err.message, status: err.status });
     return;
   }
-  sendJson(res, err.status, err.toResponse());
+  const response = err.toResponse();
+  // Root causes are listed without their own causes, as Elasticsearch renders them.
+  const rootCauses = response.error.root_cause as Array<Record<string, unknown>>;
+  for (const cause of rootCauses) delete cause.caused_by;
+  sendJson(res, err.status, response);
 }
