@@ -67,12 +67,12 @@ describe('banner and headers', () => {
 describe('routing errors', () => {
   it('answers 405 for a known path with the wrong method, listing the allowed ones', async () => {
     // Goal: Elasticsearch's flat 405 body and an Allow header.
-    const response = await node.client.request('DELETE', '/_bulk');
+    const response = await node.client.request('DELETE', '/some-index/_search?size=1');
     expect(response.status).toBe(405);
     expect(response.body.status).toBe(405);
-    expect(response.body.error).toMatch(/^Incorrect HTTP method for uri \[\/_bulk\] and method \[DELETE\], allowed: \[/);
+    expect(response.body.error).toMatch(/^Incorrect HTTP method for uri \[\/some-index\/_search\?size=1\] and method \[DELETE\], allowed: \[/);
     expect(response.body.error).toContain('POST');
-    expect(response.headers.get('allow')).toContain('POST');
+    expect(response.headers.get('allow')).toContain('GET');
   });
 
   it('rejects unknown query parameters with a suggestion', async () => {

@@ -252,7 +252,7 @@ describe('mget', () => {
     expect(byDocs.body.docs[0]).toMatchObject({ _index: 'mg', _id: '1', found: true, _source: { b: 2 } });
     expect(byDocs.body.docs[1]).toEqual({ _index: 'mg', _id: '404', found: false });
     expect(byDocs.body.docs[2].error.type).toBe('index_not_found_exception');
-    const byIds = await node.client.request('GET', '/mg/_mget', { ids: ['2', '1'] });
+    const byIds = await node.client.post('/mg/_mget', { ids: ['2', '1'] });
     expect(byIds.body.docs.map((d: { _source: unknown }) => d._source)).toEqual([{ a: 2 }, { a: 1, b: 2 }]);
     const noIndex = await node.client.post('/_mget', { docs: [{ _id: '1' }] });
     expect(noIndex.status).toBe(400);
