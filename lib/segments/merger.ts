@@ -192,7 +192,11 @@ export async function mergeSegments(
           count: scratch.count,
         });
       }
-      if ((++terms & 63) === 0) await pauseIfDue();
+      terms += 64 + scratch.count;
+      if (terms >= 4096) {
+        terms = 0;
+        await pauseIfDue();
+      }
     }
     session.endField(writer);
   }

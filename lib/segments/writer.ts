@@ -283,10 +283,17 @@ export async function writeSegment(
   for (const field of builder.invertedFields()) {
     const norms = builder.fieldNorms(field);
     const writer = session.beginField(field.name, field.indexOptions, norms === null ? null : norms.slice());
-    let n = 0;
+    // Check the clock every 64 terms or every ~4k postings, whichever comes first: frequent terms
+    // cluster at the start of the vocabulary (first-seen order), and 64 of them can take tens of ms.
+    let work = 0;
     for (const [term, termId] of field.termIds) {
-      session.putTerm(writer, term, builder.readPostings(field, termId));
-      if ((++n & 63) === 0 && session.shouldYield()) await pause();
+      const postings = builder.readPostings(field, termId);
+      session.putTerm(writer, term, postings);
+      work += 64 + postings.count;
+      if (work >= 4096) {
+        work = 0;
+        if (session.shouldYield()) await pause();
+      }
     }
     const meta = session.endField(writer);
     assert(
