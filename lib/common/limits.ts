@@ -10,8 +10,12 @@ export const HTTP_MAX_CONTENT_LENGTH_BYTES = 100 * 1024 * 1024;
 export const DOC_ID_MAX_BYTES = 512;
 /** Index names over 255 bytes are rejected (they become directory names). */
 export const INDEX_NAME_MAX_BYTES = 255;
-/** Lucene's maximum indexed term length in bytes; longer terms are dropped, as Lucene does. */
-export const TERM_MAX_BYTES = 32766;
+/**
+ * Longest indexed term in UTF-8 bytes. Lucene allows 32766; our term dictionary is LMDB's keys, which
+ * max out at 1978 bytes with the segment/field prefix, so terms stop at 1700 (lib/segments checks the
+ * same number as SEGMENT_TERM_MAX_BYTES). A longer keyword value fails the document with a 400.
+ */
+export const TERM_MAX_BYTES = 1700;
 /** `index.max_result_window`: from + size over this is rejected (deep paging needs search_after). */
 export const MAX_RESULT_WINDOW = 10_000;
 /** Default and max `number_of_shards` for one index. */
