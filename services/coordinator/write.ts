@@ -23,14 +23,15 @@ export class IndexAutoCreator {
 
   /** The index's metadata, creating the index when it does not exist. */
   ensure(name: string): Promise<IndexMetadata> | IndexMetadata {
+    // An in-flight creation is awaited even when the metadata is already visible: the index is
+    // usable only once createIndex resolves (its shards started), not when the master records it.
+    const pending = this.inFlight.get(name);
+    if (pending) return pending;
     const existing = this.node.getIndex(name);
     if (existing) return existing;
-    let pending = this.inFlight.get(name);
-    if (!pending) {
-      pending = this.create(name).finally(() => this.inFlight.delete(name));
-      this.inFlight.set(name, pending);
-    }
-    return pending;
+    const created = this.create(name).finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, created);
+    return created;
   }
 
   private async create(name: string): Promise<IndexMetadata> {

@@ -103,6 +103,8 @@ describe('shard maintenance', () => {
     expect(Object.keys(segments)).toHaveLength(1);
     const only = Object.values(segments)[0] as Record<string, unknown>;
     expect(only).toMatchObject({ num_docs: 3, deleted_docs: 0, search: true, size_in_bytes: expect.any(Number), generation: expect.any(Number) });
+    expect((await node.client.post('/maint/_forcemerge')).status).toBe(200);
+    expect((await node.client.post('/maint/_forcemerge?only_expunge_deletes=true')).status).toBe(200);
     const conflicting = await node.client.post('/maint/_forcemerge?max_num_segments=1&only_expunge_deletes=true');
     expect(conflicting.status).toBe(400);
   });

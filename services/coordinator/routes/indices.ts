@@ -72,12 +72,20 @@ export function registerIndexRoutes(router: RestRouter, deps: Deps): void {
   router.add(['GET'], '/{index}/_stats', (ctx) => stats(deps, ctx), { params: [...EXPRESSION_PARAMS, 'level', 'groups', 'fields', 'completion_fields', 'fielddata_fields', 'include_segment_file_sizes', 'include_unloaded_segments', 'forbid_closed_indices'] });
 }
 
-/** `max_num_segments` (-1: let the merge policy decide), `only_expunge_deletes`, `flush` (default true). */
+/**
+ * `NodeApi.forceMerge` wants a segment bound ≥ 1. Without `max_num_segments` Elasticsearch merges only
+ * what the policy wants (background merges already do that), so an unbounded count — nothing to force
+ * — is the faithful translation.
+ */
+const FORCE_MERGE_SEGMENTS_UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/** `max_num_segments`, `only_expunge_deletes`, `flush` (default true), validated as Elasticsearch does. */
 function forceMergeParams(ctx: RestContext): { maxNumSegments: number; onlyExpungeDeletes: boolean; flushAfter: boolean } {
-  const maxNumSegments = integerParam(ctx.query, 'max_num_segments', -1);
+  const requested = integerParam(ctx.query, 'max_num_segments', -1);
   const onlyExpungeDeletes = booleanParam(ctx.query, 'only_expunge_deletes', false);
-  if (onlyExpungeDeletes && maxNumSegments !== -1) throw validationError('cannot set only_expunge_deletes and max_num_segments at the same time, those two parameters are mutually exclusive');
-  if (maxNumSegments === 0 || maxNumSegments < -1) throw errors.illegalArgument(`max_num_segments must be a positive integer or -1, found [${maxNumSegments}]`);
+  if (onlyExpungeDeletes && requested !== -1) throw validationError('cannot set only_expunge_deletes and max_num_segments at the same time, those two parameters are mutually exclusive');
+  if (requested === 0 || requested < -1) throw errors.illegalArgument(`max_num_segments must be a positive integer or -1, found [${requested}]`);
+  const maxNumSegments = requested === -1 ? FORCE_MERGE_SEGMENTS_UNBOUNDED : requested;
   return { maxNumSegments, onlyExpungeDeletes, flushAfter: booleanParam(ctx.query, 'flush', true) };
 }
 
