@@ -104,9 +104,10 @@ export function createApp(node: NodeApi, options: AppOptions): express.Express {
     if (err instanceof QuarryError) {
       error = err;
       if (error.status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
-      else logger.debug({ type: error.type, reason: error.message, method: req.method, path: req.path }, 'request rejected');
+      else logger.warn({ status: error.status, type: error.type, reason: error.message, method: req.method, path: req.path }, 'request rejected');
     } else if (isExpressClientError(err)) {
       error = toClientError(err);
+      logger.warn({ status: error.status, reason: error.message, method: req.method, path: req.path }, 'request rejected');
     } else {
       logger.error({ err, method: req.method, path: req.path }, 'unexpected error while handling a request');
       error = toQuarryError(new Error('internal error; see the node log for details'));

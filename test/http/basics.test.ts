@@ -5,7 +5,12 @@
  */
 import { request as httpRequest } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode } from '../../bin/node.js';
+import { tempDir } from '../helpers/fs.js';
+import { pollUntil } from '../helpers/poll.js';
 import { startTestNode, type TestNode } from './node.js';
 
 let node: TestNode;
@@ -213,5 +218,29 @@ describe('request bodies', () => {
     for (const response of bad) expect(response.status).toBeGreaterThanOrEqual(400);
     for (const response of bad) expect(response.status).toBeLessThan(500);
     expect((await node.client.get('/')).status).toBe(200);
+  });
+});
+
+describe('logging', () => {
+  it('logs one debug line per request with method, path, status and tookMs, and rejections at warn', async () => {
+    // Goal: the request log carries what an operator needs, through the node's own pino logger.
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const logged = await startNode({ dataPath: tempDir('quarry-http-log-'), port: 0, name: 'log-test', logger: pino({ level: 'debug' }, sink) });
+    try {
+      await fetch(`${logged.url}/?pretty`);
+      await fetch(`${logged.url}/Bad-Name/_doc/1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const requestLine = await pollUntil(() => lines.find((l) => l.msg === 'request' && l.path === '/'), { description: 'the request log line' });
+      expect(requestLine).toMatchObject({ level: 20, method: 'GET', status: 200, tookMs: expect.any(Number) });
+      const rejected = await pollUntil(() => lines.find((l) => l.msg === 'request rejected'), { description: 'the rejection log line' });
+      expect(rejected).toMatchObject({ level: 40, status: 400, type: 'invalid_index_name_exception' });
+    } finally {
+      await logged.close();
+    }
   });
 });

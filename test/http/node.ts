@@ -11,9 +11,9 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-/** Starts a node that logs only warnings and errors (set QUARRY_TEST_LOG=debug to see every request). */
+/** Starts a node that logs only errors (QUARRY_TEST_LOG=warn shows rejected requests, =debug every request). */
 export async function startTestNode(): Promise<TestNode> {
-  const logger = pino({ level: process.env.QUARRY_TEST_LOG ?? 'warn' });
+  const logger = pino({ level: process.env.QUARRY_TEST_LOG ?? 'error' });
   const node = await startNode({ dataPath: tempDir('quarry-http-'), port: 0, name: 'http-test', logger });
   return { url: node.url, client: new HttpClient(node.url), close: () => node.close() };
 }
