@@ -76,13 +76,15 @@ function collect(req: Request, maxBytes: number): Promise<Buffer> {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, sizeBytes));
     };
+    // A client that goes away mid-body is the client's problem, not a server error: a 400 (which
+    // nobody will read) keeps it out of the error log.
     const onError = (error: Error): void => {
       cleanup();
-      reject(error);
+      reject(new QuarryError('parse_exception', `failed to read the request body: ${error.message}`));
     };
     const onAborted = (): void => {
       cleanup();
-      reject(new Error('client aborted the request body'));
+      reject(new QuarryError('parse_exception', 'the client aborted the request body'));
     };
     req.on('data', onData);
     req.on('end', onEnd);
