@@ -135,7 +135,7 @@ function mergeProperties(base: Record<string, FieldMapping>, update: Record<stri
   const out: Record<string, FieldMapping> = { ...base };
   for (const [name, field] of Object.entries(update)) {
     const path = prefix ? `${prefix}.${name}` : name;
-    const existing = base[name];
+    const existing = Object.hasOwn(base, name) ? base[name] : undefined;
     if (!existing) {
       out[name] = field;
       continue;
@@ -216,7 +216,7 @@ function addDynamic(ctx: ParseContext, updatePath: string[], name: string, field
   ctx.update ??= {};
   let props = ctx.update;
   for (const part of updatePath) {
-    props[part] ??= { properties: {} } as FieldMapping;
+    if (!Object.hasOwn(props, part)) props[part] = { properties: {} } as FieldMapping;
     props = props[part].properties ??= {};
   }
   props[name] = field;
@@ -235,6 +235,8 @@ function parseObject(
     const value = obj[key];
     const path = prefix ? `${prefix}.${key}` : key;
     if (key === '') throw new QuarryError('document_parsing_exception', `[1:2] field name cannot be an empty string`);
+    // The REST layer refuses these already; a document reaching us another way (replay) must not either.
+    if (key === '__proto__') throw new QuarryError('document_parsing_exception', `[1:2] field name [__proto__] is not allowed`);
     if (prefix === '' && (key === '_id' || key === '_index' || key === '_source' || key === '_seq_no' || key === '_version' || key === '_routing')) {
       throw new QuarryError('document_parsing_exception', `[1:2] Field [${key}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
     }
@@ -256,7 +258,8 @@ function parseValue(
     for (const v of value) parseValue(ctx, key, v, properties, path, dynamic, updatePath);
     return;
   }
-  let field = properties[key];
+  // Own properties only: a field named `constructor` or `toString` must not find Object.prototype's.
+  let field = Object.hasOwn(properties, key) ? properties[key] : undefined;
   if (!field) {
     // A field added by an earlier value of this same document (arrays, repeated objects).
     field = lookupUpdate(ctx, updatePath, key) as FieldMapping;
@@ -290,10 +293,10 @@ function parseValue(
 function lookupUpdate(ctx: ParseContext, updatePath: string[], key: string): FieldMapping | undefined {
   let props = ctx.update;
   for (const part of updatePath) {
-    if (!props) return undefined;
-    props = props[part]?.properties ?? null;
+    if (!props || !Object.hasOwn(props, part)) return undefined;
+    props = props[part].properties ?? null;
   }
-  return props?.[key];
+  return props && Object.hasOwn(props, key) ? props[key] : undefined;
 }
 
 /** The mapping dynamic mapping gives a new field, from its first value. */
@@ -426,7 +429,7 @@ export function resolveField(mappings: Mappings, path: string): FieldMapping | u
   let props: Record<string, FieldMapping> | undefined = mappings.properties;
   let field: FieldMapping | undefined;
   for (let i = 0; i < parts.length; i++) {
-    if (!props) return undefined;
+    if (!props || !Object.hasOwn(props, parts[i])) return undefined;
     field = props[parts[i]];
     if (!field) return undefined;
     props = field.properties ?? field.fields;

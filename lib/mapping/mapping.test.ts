@@ -79,3 +79,14 @@ describe('dates', () => {
     expect(parseDate('not a date')).toBeNaN();
   });
 });
+
+describe('field names that shadow Object.prototype', () => {
+  it('indexes fields named constructor or toString as ordinary fields', () => {
+    const doc = { constructor: 'c', toString: { inner: 1 } };
+    const { mappingUpdate } = parse({ properties: {} }, doc);
+    expect(Object.keys(mappingUpdate!.properties).sort()).toEqual(['constructor', 'toString']);
+    const m = mergeMappings({ properties: {} }, mappingUpdate!);
+    expect(parse(m, doc).mappingUpdate).toBeNull();
+    expect(({} as Record<string, unknown>).properties).toBeUndefined();
+  });
+});

@@ -253,7 +253,8 @@ export class IndexShard {
     if (wrote) {
       this.lastWriteMs = Date.now();
       try {
-        await this.translog.sync();
+        // `async` durability acknowledges before the fsync; the translog syncs every sync_interval.
+        if (this.ctx.metadata().settings.translogDurability === 'request') await this.translog.sync();
       } catch (err) {
         // Nothing of this batch may be acknowledged, and the in-memory state is ahead of the disk:
         // the engine fails, as Elasticsearch fails a shard on a translog write error.

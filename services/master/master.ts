@@ -90,15 +90,15 @@ export class MasterService {
       };
       const meta: IndexMetadata = { name: request.name, uuid, settings, mappings: mappings as IndexMetadata['mappings'], creationDateMs, version: 1 };
       await this.persist(meta);
-      this.indices.set(meta.name, meta);
       try {
         await this.emit({ kind: 'created', index: meta });
       } catch (err) {
         // The data node could not create the shards: roll the index back so it does not half-exist.
-        this.indices.delete(meta.name);
         await this.db.remove(`index:${meta.name}`);
         throw err;
       }
+      // Visible only once its shards are started, so no request finds an index without shards.
+      this.indices.set(meta.name, meta);
       return meta;
     });
   }
