@@ -33,6 +33,10 @@ describe('graceful restart (SIGTERM)', () => {
 
     node = await startNodeProcess({ dataPath, port, name: 'graceful' });
     await waitForGreen(node.http, ['graceful']);
+    // The shutdown flush committed everything, so recovery replays no translog op. (The node logs
+    // `replayedOps` per shard on recovery; a node that does not log it passes this check vacuously.)
+    const replays = node.logRecords().filter((record) => typeof record.replayedOps === 'number' && record.replayedOps > 0);
+    expect(replays, 'translog ops replayed after a graceful shutdown').toEqual([]);
     expect(await missingOrWrong(node.http, 'graceful', expected)).toEqual([]);
     expect((await node.http.get('/graceful/_doc/g0')).status).toBe(404);
 
