@@ -147,6 +147,8 @@ describe('recovery helpers', () => {
       '{"level":30,"time":1700000000000,"msg":"listening"}',
       '{"level":30,"time":1700000000001,"msg":"translog replayed","ops":100000,"tookMs":1234}',
       'replayed translog in 56 ms',
+      '{"level":30,"msg":"quarry node started","dataPath":"/tmp/recovery-data","startupMs":99}',
+      'quarry: listening (data in /tmp/bench-recovery-data)',
     ].join('\n');
     expect(replayLogLines(log).map((entry) => entry.durationMs)).toEqual([1234, 56]);
   });

@@ -8,8 +8,10 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freeNodePort, pollUntil, readPeakRssBytes, readRssBytes } from './proc.js';
 
-/** How long a node may take from spawn to answering `GET /` before the bench gives up. */
+/** How long a fresh node may take from spawn to answering `GET /` before the bench gives up. */
 export const NODE_START_DEADLINE_MS = 60_000;
+/** A restart replays the translog before it listens: allow far more than the 5 s target, so a slow replay still gets a figure. */
+export const NODE_RESTART_DEADLINE_MS = 5 * 60_000;
 /** How long a graceful stop (SIGTERM) may take before SIGKILL. */
 export const NODE_STOP_DEADLINE_MS = 15_000;
 /** Per-request deadline: generous, because forcemerge of a whole corpus is one request. */
@@ -63,7 +65,7 @@ export class QuarryNode {
   }
 
   /** Spawns a node on a free port; resolves once `GET /` answers 200. `readyAtMs` is when it did. */
-  static async start(launch: QuarryNodeLaunch): Promise<{ node: QuarryNode; readyAtMs: number }> {
+  static async start(launch: QuarryNodeLaunch, startDeadlineMs = NODE_START_DEADLINE_MS): Promise<{ node: QuarryNode; readyAtMs: number }> {
     const port = await freeNodePort();
     const logFd = openSync(launch.logPath, 'a');
     const spawnedAtMs = performance.now();
@@ -80,7 +82,7 @@ export class QuarryNode {
           const response = await node.request('GET', '/', undefined, 1000);
           return response.status === 200 ? true : undefined;
         },
-        NODE_START_DEADLINE_MS,
+        startDeadlineMs,
       );
     } catch (error) {
       await node.kill9();

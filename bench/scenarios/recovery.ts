@@ -10,7 +10,7 @@ import type { LoadedCorpus } from '../corpus.js';
 import { formatNumber, formatTargetMark, renderTable } from '../format.js';
 import type { CorpusDoc } from '../ndjson.js';
 import { pollUntil, readPeakRssBytes } from '../proc.js';
-import { countOf, QuarryNode } from '../quarry-node.js';
+import { countOf, NODE_RESTART_DEADLINE_MS, QuarryNode } from '../quarry-node.js';
 import type { ScenarioContext, ScenarioReport, TargetVerdict } from '../scenario.js';
 import { BENCH_INDEX } from './indexing.js';
 
@@ -39,15 +39,25 @@ export function recoveryOps(docs: readonly CorpusDoc[], opCount: number): { ops:
 /** Lines of a node log that talk about translog replay or recovery, with any duration field found in them. */
 export function replayLogLines(logText: string): Array<{ line: string; durationMs?: number }> {
   const found: Array<{ line: string; durationMs?: number }> = [];
+  const aboutReplay = /translog|replay|recover/i;
   for (const line of logText.split('\n')) {
-    if (!/translog|replay|recover/i.test(line)) continue;
-    let durationMs: number | undefined;
+    let record: Record<string, unknown> | undefined;
     try {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      for (const [key, value] of Object.entries(record)) {
-        if (typeof value === 'number' && /(ms|millis|took|duration)/i.test(key) && key !== 'time') durationMs = value;
-      }
+      const parsed: unknown = JSON.parse(line);
+      record = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
     } catch {
+      record = undefined;
+    }
+    let durationMs: number | undefined;
+    if (record !== undefined) {
+      // In a JSON (pino) line only the message and its keys count: paths in other fields may say "recovery".
+      const keys = Object.keys(record).join(' ');
+      if (!aboutReplay.test(String(record['msg'] ?? '')) && !aboutReplay.test(keys)) continue;
+      for (const [key, value] of Object.entries(record)) {
+        if (durationMs === undefined && typeof value === 'number' && /(ms|millis|took|duration)/i.test(key) && key !== 'time') durationMs = value;
+      }
+    } else {
+      if (!aboutReplay.test(line.replace(/\S*\/\S*/g, ''))) continue; // ignore paths in plain lines too
       const match = /(\d+(?:\.\d+)?)\s*ms\b/.exec(line);
       if (match) durationMs = Number(match[1]);
     }
@@ -143,7 +153,10 @@ async function measureRecovery(context: ScenarioContext, corpus: LoadedCorpus, b
     await first.kill9(); // every bulk above was acknowledged, so every op must survive this
   }
 
-  const { node: second, readyAtMs } = await QuarryNode.start({ binPath, dataDir, name: 'bench', logPath: join(logDir, 'after-restart.log') });
+  const { node: second, readyAtMs } = await QuarryNode.start(
+    { binPath, dataDir, name: 'bench', logPath: join(logDir, 'after-restart.log') },
+    NODE_RESTART_DEADLINE_MS,
+  );
   try {
     const httpUpMs = readyAtMs - second.spawnedAtMs;
     let lastCount: number | undefined;
