@@ -24,6 +24,7 @@ import {
   TAG,
   tagKey,
   termKey,
+  termKeyOf,
   termOffsetInKey,
   utf8,
 } from './format/keys.js';
@@ -94,7 +95,7 @@ class StoredSegmentReader implements SegmentReader {
   termInfo(field: string, term: string): TermInfo | null {
     const f = this.fieldsByName.get(field);
     if (f === undefined) return null;
-    const value = this.storage.data.getBinaryFast(termKey(this.info.id, TAG.terms, f.nameUtf8, utf8(term)));
+    const value = this.storage.data.getBinaryFast(termKeyOf(this.info.id, TAG.terms, f.nameUtf8, term));
     if (value === undefined) return null;
     return readTermInfo(value, { segmentId: this.info.id, field, term });
   }
@@ -206,7 +207,7 @@ class StoredSegmentReader implements SegmentReader {
   lookupId(id: string): number {
     const f = this.fieldsByName.get(ID_FIELD);
     if (f === undefined) return -1;
-    const value = this.storage.data.getBinaryFast(termKey(this.info.id, TAG.terms, f.nameUtf8, utf8(id)));
+    const value = this.storage.data.getBinaryFast(termKeyOf(this.info.id, TAG.terms, f.nameUtf8, id));
     if (value === undefined) return -1;
     return readLastDoc(value, { segmentId: this.info.id, field: ID_FIELD, term: id });
   }

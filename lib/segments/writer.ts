@@ -15,7 +15,7 @@ import { QuarryError } from '../common/errors.js';
 import type { SegmentBuilder } from './builder.js';
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
-import { fieldKey, FORMAT_VERSION, segmentPrefix, storedBlockKey, TAG, tagKey, termKey, utf8 } from './format/keys.js';
+import { fieldKey, FORMAT_VERSION, segmentPrefix, storedBlockKey, TAG, tagKey, termKey, termKeyOf, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
 import { encodeTermPositions, encodeTermPostings, type PostingsInput } from './format/postings.js';
@@ -159,10 +159,12 @@ export class SegmentWriteSession {
       count: postings.count,
       norms: field.norms,
     };
-    const termUtf8 = utf8(term);
-    this.putData(termKey(this.segmentId, TAG.terms, field.nameUtf8, termUtf8), encodeTermPostings(input));
+    const key = termKeyOf(this.segmentId, TAG.terms, field.nameUtf8, term);
+    this.putData(key, encodeTermPostings(input));
     if (field.indexOptions === 'positions') {
-      this.putData(termKey(this.segmentId, TAG.positions, field.nameUtf8, termUtf8), encodeTermPositions(input));
+      const positionsKey = Buffer.from(key);
+      positionsKey[5] = TAG.positions;
+      this.putData(positionsKey, encodeTermPositions(input));
     }
     const seen = field.seen;
     const docs = input.docs;

@@ -166,6 +166,22 @@ export function termKey(segmentId: number, tag: number, fieldUtf8: Uint8Array, t
   return key;
 }
 
+/**
+ * A term key built straight from the term string: the UTF-8 bytes are written into the key itself,
+ * so the hot paths (writing every term at refresh, `lookupId` on every write) allocate one buffer,
+ * not two. Same bytes as `termKey(segmentId, tag, fieldUtf8, utf8(term))`.
+ */
+export function termKeyOf(segmentId: number, tag: number, fieldUtf8: Uint8Array, term: string): Buffer {
+  const offset = 7 + fieldUtf8.length;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4 bytes).
+  const key = Buffer.allocUnsafe(offset + term.length * 3);
+  writePrefix(key, segmentId, tag);
+  key.set(fieldUtf8, 6);
+  key[offset - 1] = 0;
+  const written = key.write(term, offset, 'utf8');
+  return key.subarray(0, offset + written);
+}
+
 /** Byte offset of the term inside a term key of this field. */
 export function termOffsetInKey(fieldUtf8: Uint8Array): number {
   return 7 + fieldUtf8.length;
