@@ -3,7 +3,8 @@
  *
  * Each cycle runs concurrent writers (single PUTs, `_bulk`, `_update`, DELETE, hot ids) against a real
  * node process for a random 0.3–2 s window, sometimes with a `_flush` or `_refresh` in the middle,
- * then SIGKILLs it mid-traffic, restarts it on the same data directory and checks every id against
+ * then SIGKILLs it mid-traffic (in some cycles just after starting a `_flush`, and in some a second time
+ * while it recovers), restarts it on the same data directory and checks every id against
  * the history of acknowledged writes (see history.ts for the rule). Seeded: a failure prints the seed;
  * `QUARRY_SEED=<seed> npx vitest run test/crash/kill9.test.ts` replays the same choices (the
  * interleaving of concurrent requests still varies). `QUARRY_CRASH_CYCLES` sets the number of cycles.
@@ -80,6 +81,14 @@ describe('kill -9 during concurrent writes', () => {
 
       // The crash: a timer, not a condition, because the moment must be arbitrary relative to the traffic.
       await new Promise((resolve) => setTimeout(resolve, windowMs));
+      const modes: string[] = [];
+      if (rng.chance(0.3)) {
+        // Crash while a flush (segment commit + translog trim) is most likely in progress.
+        modes.push('kill during _flush');
+        maintenance.push(http.request('POST', `/${INDEX_NAMES.join(',')}/_flush`).then(() => undefined, () => undefined));
+        const flushHeadStartMs = rng.int(0, 40);
+        await new Promise((resolve) => setTimeout(resolve, flushHeadStartMs));
+      }
       stopped = true;
       node.kill('SIGKILL');
       const { unexpected } = await writers;
@@ -92,6 +101,14 @@ describe('kill -9 during concurrent writes', () => {
       history.ackedCount = 0;
       history.unknownCount = 0;
 
+      if (rng.chance(0.35)) {
+        // A second crash while the node starts: recovery (replay, then its own refresh and flush) must be restartable.
+        modes.push('kill during recovery');
+        const recovering = await startNodeProcess({ dataPath, port, name: 'crash-node', waitForReady: false });
+        const recoveryHeadStartMs = rng.int(50, 700);
+        await new Promise((resolve) => setTimeout(resolve, recoveryHeadStartMs));
+        await recovering.crash();
+      }
       node = await startNodeProcess({ dataPath, port, name: 'crash-node' });
       await waitForGreen(node.http, INDEX_NAMES);
       const result = await verifyAgainstHistory(node.http, history, INDEX_NAMES);
@@ -100,7 +117,7 @@ describe('kill -9 during concurrent writes', () => {
         ...[...unexpected, ...maintenanceErrors].map((u) => `unexpected answer before the crash: ${u.via} → ${u.status} ${u.body}`),
       ];
       if (problems.length > 0) fail(cycle, problems);
-      console.log(`kill9 cycle ${cycle}: window ${windowMs} ms, ${ackedThisCycle} acked writes, ${result.foundCount} docs present after restart`);
+      console.log(`kill9 cycle ${cycle}: window ${windowMs} ms${modes.map((m) => `, ${m}`).join('')}, ${ackedThisCycle} acked writes, ${result.foundCount} docs present after restart`);
       history.nextCycle(result.observed);
     }
     // A run where nothing was acknowledged would prove nothing.

@@ -89,68 +89,82 @@ describe('torn or corrupt translog after kill -9', () => {
     });
   }
 
-  it('fails only the damaged shard, loudly, when a byte inside the acknowledged region is corrupt', async () => {
-    const dataPath = tempDir('quarry-corrupt-');
-    node = await startNodeProcess({ dataPath, name: 'corrupt' });
-    const port = node.port;
-    await createIndex(node.http, 'victim', { shards: 1, refreshInterval: '-1' });
-    await createIndex(node.http, 'bystander', { shards: 1, refreshInterval: '-1' });
-    const uuid = await indexUuid(node, 'victim');
-    const victimDocs = await writeAcked(node.http, 'victim', 'v', 60);
-    const bystanderDocs = await writeAcked(node.http, 'bystander', 'b', 10);
-    await node.crash();
-
-    // Flip one byte in the middle of the records of the largest generation (the one holding our ops).
-    const files = translogFiles(dataPath, uuid);
-    const target = files.map((path) => ({ path, sizeBytes: statSync(path).size })).sort((a, b) => b.sizeBytes - a.sizeBytes)[0];
-    expect(target && target.sizeBytes > GENERATION_HEADER_BYTES + 100, `a translog file with operations under ${dataPath} (uuid ${uuid})`).toBe(true);
-    const bytes = readFileSync(target!.path);
-    const offset = GENERATION_HEADER_BYTES + Math.floor((bytes.length - GENERATION_HEADER_BYTES) / 2);
-    bytes[offset] = bytes[offset]! ^ 0xff;
-    writeFileSync(target!.path, bytes);
-
-    // The node itself must come up (startNodeProcess waits for GET / → 200) ...
-    node = await startNodeProcess({ dataPath, port, name: 'corrupt' });
-    // ... the damaged index must be visibly broken: red health, or 5xx on its requests ...
-    const evidence = await pollUntil(
-      async () => {
-        const health = await node!.http.get('/_cluster/health/victim');
-        if (health.body?.status === 'red') return `health red`;
-        const get = await node!.http.get('/victim/_doc/v0');
-        if (get.status >= 500) return `GET answered ${get.status}`;
-        return undefined;
+  const corruptions = [
+    {
+      name: 'a byte inside the acknowledged records is flipped',
+      damage: (bytes: Buffer): Buffer => {
+        const offset = GENERATION_HEADER_BYTES + Math.floor((bytes.length - GENERATION_HEADER_BYTES) / 2);
+        bytes[offset] = bytes[offset]! ^ 0xff;
+        return bytes;
       },
-      { timeoutMs: 20_000, description: 'index victim to report red health or 5xx' },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${node!.logs(6000)}`);
-    });
-    console.log(`corrupt translog: victim is failed (${evidence})`);
+    },
+    {
+      name: 'the file is truncated into the acknowledged records (shorter than its checkpoint)',
+      damage: (bytes: Buffer): Buffer => bytes.subarray(0, GENERATION_HEADER_BYTES + Math.floor((bytes.length - GENERATION_HEADER_BYTES) / 2)),
+    },
+  ];
 
-    // ... and it must never answer as if acknowledged documents did not exist.
-    const silentLosses: string[] = [];
-    for (const [id, source] of victimDocs) {
-      const response = await node.http.get(`/victim/_doc/${id}`);
-      if (response.status < 500 && !(response.status === 200 && JSON.stringify(response.body?._source) === JSON.stringify(source))) {
-        silentLosses.push(`${id}: ${response.status} ${response.text.slice(0, 200)}`);
+  for (const corruption of corruptions) {
+    it(`fails only the damaged shard, loudly, when ${corruption.name}`, async () => {
+      const dataPath = tempDir('quarry-corrupt-');
+      node = await startNodeProcess({ dataPath, name: 'corrupt' });
+      const port = node.port;
+      await createIndex(node.http, 'victim', { shards: 1, refreshInterval: '-1' });
+      await createIndex(node.http, 'bystander', { shards: 1, refreshInterval: '-1' });
+      const uuid = await indexUuid(node, 'victim');
+      const victimDocs = await writeAcked(node.http, 'victim', 'v', 60);
+      const bystanderDocs = await writeAcked(node.http, 'bystander', 'b', 10);
+      await node.crash();
+
+      // Damage the middle of the records of the largest generation (the one holding our ops).
+      const files = translogFiles(dataPath, uuid);
+      const target = files.map((path) => ({ path, sizeBytes: statSync(path).size })).sort((a, b) => b.sizeBytes - a.sizeBytes)[0];
+      expect(target && target.sizeBytes > GENERATION_HEADER_BYTES + 100, `a translog file with operations under ${dataPath} (uuid ${uuid})`).toBe(true);
+      writeFileSync(target!.path, corruption.damage(readFileSync(target!.path)));
+
+      // The node itself must come up (startNodeProcess waits for GET / → 200) ...
+      node = await startNodeProcess({ dataPath, port, name: 'corrupt' });
+      // ... the damaged index must be visibly broken: red health, or 5xx on its requests ...
+      const evidence = await pollUntil(
+        async () => {
+          const health = await node!.http.get('/_cluster/health/victim');
+          if (health.body?.status === 'red') return `health red`;
+          const get = await node!.http.get('/victim/_doc/v0');
+          if (get.status >= 500) return `GET answered ${get.status}`;
+          return undefined;
+        },
+        { timeoutMs: 20_000, description: 'index victim to report red health or 5xx' },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${node!.logs(6000)}`);
+      });
+      console.log(`corrupt translog: victim is failed (${evidence})`);
+
+      // ... and it must never answer as if acknowledged documents did not exist.
+      const silentLosses: string[] = [];
+      for (const [id, source] of victimDocs) {
+        const response = await node.http.get(`/victim/_doc/${id}`);
+        if (response.status < 500 && !(response.status === 200 && JSON.stringify(response.body?._source) === JSON.stringify(source))) {
+          silentLosses.push(`${id}: ${response.status} ${response.text.slice(0, 200)}`);
+        }
       }
-    }
-    expect(silentLosses, 'acknowledged documents answered as missing or different instead of a shard failure').toEqual([]);
-    const write = await node.http.put('/victim/_doc/new?timeout=1s', { id: 'new' });
-    expect(write.status, `a write to a failed shard must not be acknowledged: ${write.text}`).toBeGreaterThanOrEqual(500);
+      expect(silentLosses, 'acknowledged documents answered as missing or different instead of a shard failure').toEqual([]);
+      const write = await node.http.put('/victim/_doc/new?timeout=1s', { id: 'new' });
+      expect(write.status, `a write to a failed shard must not be acknowledged: ${write.text}`).toBeGreaterThanOrEqual(500);
 
-    // The error is in the log, and it says what happened.
-    const logged = await pollUntil(
-      () => node!.logRecords().find((record) => typeof record.level === 'number' && record.level >= 50 && /corrupt|checksum|crc/i.test(JSON.stringify(record))),
-      { timeoutMs: 5000, description: 'an error-level log record about the corruption' },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${node!.logs(6000)}`);
+      // The error is in the log, and it says what happened.
+      const logged = await pollUntil(
+        () => node!.logRecords().find((record) => typeof record.level === 'number' && record.level >= 50 && /corrupt|checksum|crc|truncat/i.test(JSON.stringify(record))),
+        { timeoutMs: 5000, description: 'an error-level log record about the corruption' },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${node!.logs(6000)}`);
+      });
+      expect(JSON.stringify(logged)).toMatch(/translog|tlog/i);
+
+      // Everything else keeps working: the node is up and the other index is green and complete.
+      await waitForGreen(node.http, ['bystander']);
+      expect(await missingOrWrong(node.http, 'bystander', bystanderDocs)).toEqual([]);
+      expect((await node.http.put('/bystander/_doc/after', { id: 'after' })).status).toBe(201);
+      expect(node.hasExited()).toBe(false);
     });
-    expect(JSON.stringify(logged)).toMatch(/translog|tlog/i);
-
-    // Everything else keeps working: the node is up and the other index is green and complete.
-    await waitForGreen(node.http, ['bystander']);
-    expect(await missingOrWrong(node.http, 'bystander', bystanderDocs)).toEqual([]);
-    expect((await node.http.put('/bystander/_doc/after', { id: 'after' })).status).toBe(201);
-    expect(node.hasExited()).toBe(false);
-  });
+  }
 });

@@ -25,6 +25,8 @@ export interface NodeProcessOptions {
   args?: string[];
   /** How long to wait for `GET /` to answer 200 (default 30 000 ms). */
   readyTimeoutMs?: number;
+  /** Resolve right after spawning instead of waiting for `GET /` (to crash a node while it starts and recovers). */
+  waitForReady?: boolean;
   /** `--log-level` (default `info`, so recovery messages reach the log files). */
   logLevel?: string;
 }
@@ -164,6 +166,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
           }
         }),
   };
+  if (options.waitForReady === false) return node;
   try {
     await pollUntil(
       async () => {
