@@ -2,7 +2,8 @@
  * Kill -9 durability: no acknowledged write is ever lost, whatever the moment of the crash.
  *
  * Each cycle runs concurrent writers (single PUTs, `_bulk`, `_update`, DELETE, hot ids) against a real
- * node process for a random 0.3–2 s window, sometimes with a `_flush` or `_refresh` in the middle,
+ * node process for a random 0.3–2 s window, with a concurrent reader and sometimes a `_flush`, `_refresh`
+ * or `_forcemerge` in the middle,
  * then SIGKILLs it mid-traffic (in some cycles just after starting a `_flush`, and in some a second time
  * while it recovers), restarts it on the same data directory and checks every id against
  * the history of acknowledged writes (see history.ts for the rule). Seeded: a failure prints the seed;
@@ -78,6 +79,22 @@ describe('kill -9 during concurrent writes', () => {
       if (rng.chance(0.6)) runLater(rng.int(0, windowMs), 'POST', `/${rng.pick(INDEX_NAMES)}/_flush`);
       if (rng.chance(0.3)) runLater(rng.int(0, windowMs), 'POST', `/${INDEX_NAMES.join(',')}/_flush`);
       if (rng.chance(0.5)) runLater(rng.int(0, windowMs), 'POST', `/${rng.pick(INDEX_NAMES)}/_refresh`);
+      if (rng.chance(0.25)) runLater(rng.int(0, windowMs), 'POST', `/${rng.pick(INDEX_NAMES)}/_forcemerge?max_num_segments=1`);
+      // A reader alongside the writers: searches and counts must keep answering while segments come and go.
+      maintenance.push(
+        (async () => {
+          const readerRng = rng.fork();
+          while (!stopped) {
+            const index = readerRng.pick(INDEX_NAMES);
+            const count = readerRng.chance(0.5);
+            const path = count ? `/${index}/_count` : `/${index}/_search`;
+            const body = count ? undefined : { size: 5, query: { term: { tags: readerRng.pick(['granite', 'quartz', 'slate']) } } };
+            const response = await http.request(count ? 'GET' : 'POST', path, body).catch(() => undefined);
+            if (response && !stopped && response.status !== 200) return { via: `GET ${path}`, status: response.status, body: response.text.slice(0, 300) };
+          }
+          return undefined;
+        })(),
+      );
 
       // The crash: a timer, not a condition, because the moment must be arbitrary relative to the traffic.
       await new Promise((resolve) => setTimeout(resolve, windowMs));
