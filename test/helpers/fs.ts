@@ -7,11 +7,19 @@ const createdDirs: string[] = [];
 let cleanupRegistered = false;
 
 /**
- * Creates a fresh directory under the OS temp dir. It is removed when the test process exits,
- * unless `QUARRY_KEEP_DATA=1` (useful to inspect a failed crash test's data dir).
+ * Where this run's temp files go: the run directory made by test/global-setup.ts (removed by its
+ * teardown), or the OS temp dir outside vitest.
+ */
+export function testTmpRoot(): string {
+  return process.env.QUARRY_TEST_TMP ?? tmpdir();
+}
+
+/**
+ * Creates a fresh directory for a test. It is removed at the end of the vitest run (and, outside
+ * vitest, when the process exits), unless `QUARRY_KEEP_DATA=1` (to inspect a failed crash test's data).
  */
 export function tempDir(prefix = 'quarry-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(testTmpRoot(), prefix));
   createdDirs.push(dir);
   if (!cleanupRegistered) {
     cleanupRegistered = true;

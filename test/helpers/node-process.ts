@@ -3,13 +3,13 @@
  * signals, real crashes and real restarts on the same data directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, openSync, closeSync, readFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { freePort } from './net.js';
 import { HttpClient } from './http.js';
 import { pollUntil } from './poll.js';
 import { QUARRY_BIN, REPO_ROOT } from './paths.js';
-import { tempDir } from './fs.js';
+import { tempDir, testTmpRoot } from './fs.js';
 
 /** How to start a node. */
 export interface NodeProcessOptions {
@@ -98,11 +98,18 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   closeSync(stdoutFd);
   closeSync(stderrFd);
   liveChildren.add(child);
+  // Recorded for the global teardown, which kills whatever a worker left behind.
+  const pidFile = child.pid !== undefined && process.env.QUARRY_TEST_TMP ? join(testTmpRoot(), 'pids', String(child.pid)) : undefined;
+  if (pidFile) {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, name);
+  }
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       exitInfo = { code, signal };
       liveChildren.delete(child);
+      if (pidFile) rmSync(pidFile, { force: true });
       resolve(exitInfo);
     });
     child.once('error', () => {
