@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -138,9 +138,32 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   const app = createApp(api, { logger });
-  const server: Server = await new Promise((resolveListen, rejectListen) => {
-    const s = app.listen(options.port, options.host ?? '127.0.0.1', () => resolveListen(s));
-    s.once('error', rejectListen);
+  // Once shutdown starts, requests arriving on kept-alive connections are refused with a 503 and
+  // every response closes its connection, so in-flight work drains instead of being fed forever.
+  let shuttingDown = false;
+  const server: Server = createServer((req, res) => {
+    if (shuttingDown) {
+      const body = JSON.stringify({
+        error: { root_cause: [{ type: 'node_shutdown_exception', reason: 'node is shutting down' }], type: 'node_shutdown_exception', reason: 'node is shutting down' },
+        status: 503,
+      });
+      res.writeHead(503, { 'content-type': 'application/json; charset=UTF-8', 'x-elastic-product': 'Elasticsearch', connection: 'close' });
+      res.end(body);
+      return;
+    }
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
+      if (shuttingDown && !this.headersSent) this.setHeader('connection', 'close');
+      return writeHead.apply(this, args);
+    } as typeof res.writeHead;
+    app(req, res);
+  });
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
   });
   // Bulk requests of 100 MB take a while to arrive on slow links; Node's default would cut them off.
   server.requestTimeout = 0;
@@ -154,6 +177,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const close = () => {
     closing ??= (async () => {
       logger.info('shutting down: no new requests, finishing in-flight ones');
+      shuttingDown = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_IN_FLIGHT_TIMEOUT_MS);

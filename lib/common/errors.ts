@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   translog_corrupted_exception: 500,
   corrupt_index_exception: 500,
   engine_closed_exception: 503,
+  node_shutdown_exception: 503,
   shard_not_available_exception: 503,
   unavailable_shards_exception: 503,
   no_shard_available_action_exception: 503,
