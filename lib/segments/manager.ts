@@ -365,14 +365,20 @@ export class SegmentManager {
       // Garbage from after the last commit (or from before any commit).
       const committedGeneration = new Map(entries.map((e) => [e.info.id, e.liveDocsGeneration]));
       const removals: Array<Promise<unknown>> = [];
-      for (const id of storedIds) if (!committedGeneration.has(id)) removals.push(deleteSegmentData(storage, id));
       for (const { segmentId, generation } of listStoredLiveDocs(storage)) {
         if (committedGeneration.get(segmentId) !== generation) removals.push(storage.data.remove(liveDocsKey(segmentId, generation)));
       }
       for (const generation of generations.slice(0, -1)) removals.push(storage.data.remove(commitKey(generation)));
+      // Live-docs generations and commit keys are removed before anything is written: a new live-docs
+      // generation of a committed segment reuses the leftover's key, and must not be deleted by it.
       await Promise.all(removals);
 
-      return new SegmentManager(storage, policy, options.mergeInWorker ?? true, concurrency, options.logger ?? null, commit, nextSegmentId, entries);
+      const manager = new SegmentManager(storage, policy, options.mergeInWorker ?? true, concurrency, options.logger ?? null, commit, nextSegmentId, entries);
+      // Leftover segments' data is deleted in the background (it can be hundreds of MB after a crash
+      // during a bulk load, and recovery should not wait for it): their ids are never handed out
+      // again, and close() waits for pending deletions; a crash meanwhile leaves them for the next open.
+      for (const id of storedIds) if (!committedGeneration.has(id)) manager.trackDeletion(deleteSegmentData(storage, id), id);
+      return manager;
     } catch (err) {
       await closeShardStorage(storage).catch(() => undefined);
       if (err instanceof QuarryError && err.type === 'corrupt_index_exception' && !err.message.startsWith('cannot open shard')) {

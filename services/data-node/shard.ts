@@ -116,6 +116,7 @@ export class IndexShard {
   private lastSearchMs = Date.now();
   private lastWriteMs = Date.now();
   private skippedRefreshWhileIdle = false;
+  private memoryRefreshPending = false;
   private failure: QuarryError | null = null;
   private closed = false;
   private readonly counters: ShardCounters = {
@@ -148,8 +149,10 @@ export class IndexShard {
    */
   static async open(indexName: string, shardId: number, path: string, ctx: ShardContext): Promise<IndexShard> {
     const settings = ctx.metadata().settings;
+    const openStartMs = performance.now();
     await mkdir(join(path, 'index'), { recursive: true });
     const segments = await SegmentManager.open(join(path, 'index'));
+    ctx.logger.debug({ index: indexName, shard: shardId, tookMs: Math.round(performance.now() - openStartMs) }, 'segments opened');
     let translog: Translog;
     try {
       translog = await Translog.open(join(path, 'translog'), {
@@ -189,15 +192,25 @@ export class IndexShard {
     for await (const op of this.translog.readOps(committedMaxSeqNo + 1)) {
       await this.replayOp(op);
       replayed++;
-      if (this.buffer.ramBytesUsed > INDEXING_BUFFER_BYTES_MAX) await this.refresh();
+      this.maybeRefreshForMemory();
     }
+    const replayMs = performance.now() - startMs;
     this.refreshedSeqNo = -1;
     if (replayed > 0) {
+      // Searchable at once; the commit that lets the next start skip this replay runs in the
+      // background (until it lands, the translog still holds every op, so a crash loses nothing).
       await this.refresh();
-      await this.flush();
+      void this.flush().catch((e) => this.logError(e, 'flush after recovery'));
     }
     this.ctx.logger.info(
-      { index: this.indexName, shard: this.shardId, replayedOps: replayed, maxSeqNo: this.maxSeqNo, tookMs: Math.round(performance.now() - startMs) },
+      {
+        index: this.indexName,
+        shard: this.shardId,
+        replayedOps: replayed,
+        maxSeqNo: this.maxSeqNo,
+        replayMs: Math.round(replayMs),
+        tookMs: Math.round(performance.now() - startMs),
+      },
       'shard recovered',
     );
   }
@@ -261,7 +274,7 @@ export class IndexShard {
         const failure = this.fail(err);
         throw failure;
       }
-      if (this.buffer.ramBytesUsed > INDEXING_BUFFER_BYTES_MAX) void this.refresh().catch((e) => this.logError(e, 'refresh'));
+      this.maybeRefreshForMemory();
       if (this.translog.stats().uncommittedSizeBytes > TRANSLOG_FLUSH_THRESHOLD_BYTES_DEFAULT) void this.flush().catch((e) => this.logError(e, 'flush'));
     }
     if (refresh === 'true' && wrote) {
@@ -630,6 +643,20 @@ export class IndexShard {
         this.versionMap.delete(id);
       }
     }
+  }
+
+  /**
+   * Starts one refresh when the buffer outgrows INDEXING_BUFFER_BYTES_MAX, without waiting for it:
+   * indexing (or replay) goes on into the next buffer while LMDB writes the segment.
+   */
+  private maybeRefreshForMemory(): void {
+    if (this.memoryRefreshPending || this.buffer.ramBytesUsed <= INDEXING_BUFFER_BYTES_MAX) return;
+    this.memoryRefreshPending = true;
+    void this.refresh()
+      .catch((e) => this.logError(e, 'refresh'))
+      .finally(() => {
+        this.memoryRefreshPending = false;
+      });
   }
 
   private waitForRefresh(): Promise<void> {
