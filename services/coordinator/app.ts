@@ -103,7 +103,10 @@ export function createApp(node: NodeApi, options: AppOptions): express.Express {
     let error: QuarryError;
     if (err instanceof QuarryError) {
       error = err;
-      if (error.status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+      // 503s (a failed or closed shard, shutdown) are expected states already logged once where they
+      // arose: a warn line without a stack, not an error per request.
+      if (error.status === 503) logger.warn({ status: 503, type: error.type, reason: error.message, method: req.method, path: req.path }, 'request unavailable');
+      else if (error.status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
       else logger.warn({ status: error.status, type: error.type, reason: error.message, method: req.method, path: req.path }, 'request rejected');
     } else if (isExpressClientError(err)) {
       error = toClientError(err);
