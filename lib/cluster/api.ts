@@ -4,6 +4,7 @@
  * process; the cluster issue carries the same messages over `lib/transport`. Pure types, no I/O.
  */
 import type { QueryNode } from '../query/ast.js';
+import type { ShardSearchResult } from '../query/results.js';
 
 /** Resolved index settings (every field present). `raw` keeps the flat `index.*` settings as given, for GET /_settings. */
 export interface IndexSettings {
@@ -158,26 +159,8 @@ export interface ShardSearchRequest {
   version?: boolean;
 }
 
-/** One hit from one shard. */
-export interface ShardHit {
-  id: string;
-  score: number;
-  /** Tie-break order within the shard (segment ordinal base + doc). */
-  docKey: number;
-  routing?: string;
-  source?: Uint8Array;
-  version?: number;
-  seqNo?: number;
-  primaryTerm?: number;
-}
-
-/** The shard's answer. */
-export interface ShardSearchResult {
-  hits: ShardHit[];
-  totalHits: number;
-  totalRelation: 'eq' | 'gte';
-  maxScore: number | null;
-}
+/** One hit from one shard, and the shard's answer (declared in lib/query so lib/search shares them). */
+export type { ShardHit, ShardSearchResult } from '../query/results.js';
 
 /** Per-shard statistics for `_stats`. */
 export interface ShardStatsResult {

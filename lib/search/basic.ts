@@ -8,30 +8,10 @@
  * the filters here, O(maxDoc) per clause.
  */
 import type { QueryNode as ShardQuery } from '../query/ast.js';
+import type { ShardHit, ShardSearchResult } from '../query/results.js';
 import { numericTerm, parseDate, resolveField, type Mappings } from '../mapping/index.js';
 import { NO_MORE_DOCS, type SegmentSnapshot, type SnapshotSegment } from '../segments/types.js';
 import { NORM_DECODE_TABLE } from '../segments/format/norms.js';
-
-/** One hit of a shard's query phase (with its fetched source). */
-export interface ShardHit {
-  id: string;
-  score: number;
-  /** Tie-break order within the shard (segment doc base + doc). */
-  docKey: number;
-  routing?: string;
-  source?: Uint8Array;
-  version?: number;
-  seqNo?: number;
-  primaryTerm?: number;
-}
-
-/** A shard's top hits and total. */
-export interface ShardSearchResult {
-  hits: ShardHit[];
-  totalHits: number;
-  totalRelation: 'eq' | 'gte';
-  maxScore: number | null;
-}
 
 /** Lucene BM25 defaults (Elasticsearch's LegacyBM25Similarity keeps the (k1 + 1) factor). */
 export const BM25_K1 = 1.2;

@@ -348,18 +348,7 @@ export class SegmentManager {
             cause,
           );
         }
-        entries.push({
-          info,
-          reader,
-          liveDocs,
-          delCount,
-          liveDocsGeneration,
-          snapshotRefs: 0,
-          merging: false,
-          mergeFailed: false,
-          retired: false,
-          storedLiveDocsGenerations: liveDocsGeneration > 0 ? [liveDocsGeneration] : [],
-        });
+        entries.push(newEntry(info, reader, liveDocs, delCount, liveDocsGeneration));
       }
 
       // Garbage from after the last commit (or from before any commit).
@@ -433,7 +422,7 @@ export class SegmentManager {
         throw err;
       }
       const { info, deletedOrdinals } = written;
-      fresh = this.newEntry(info, openSegmentReader(this.storage, info), liveDocsWithDeleted(info.maxDoc, deletedOrdinals), deletedOrdinals.length, 0);
+      fresh = newEntry(info, openSegmentReader(this.storage, info), liveDocsWithDeleted(info.maxDoc, deletedOrdinals), deletedOrdinals.length, 0);
     }
 
     // Deletes by id against the segments that existed before this refresh.
@@ -765,7 +754,7 @@ export class SegmentManager {
     const reader = openSegmentReader(this.storage, info);
     const editor = new LiveDocsEditor(null, info.maxDoc, 0);
     for (let i = 0; i < sources.length; i++) carryDeletes(startLiveDocs[i], sources[i].liveDocs, sources[i].info.maxDoc, docMaps[i], editor);
-    const merged = this.newEntry(info, reader, editor.result(), editor.delCount, 0);
+    const merged = newEntry(info, reader, editor.result(), editor.delCount, 0);
     if (editor.changed) {
       merged.liveDocsGeneration = 1;
       merged.storedLiveDocsGenerations.push(1);
@@ -784,21 +773,6 @@ export class SegmentManager {
   }
 
   // ---- snapshots and garbage ----
-
-  private newEntry(info: SegmentInfo, reader: SegmentReader, liveDocs: Uint8Array | null, delCount: number, liveDocsGeneration: number): SegmentEntry {
-    return {
-      info,
-      reader,
-      liveDocs,
-      delCount,
-      liveDocsGeneration,
-      snapshotRefs: 0,
-      merging: false,
-      mergeFailed: false,
-      retired: false,
-      storedLiveDocsGenerations: [],
-    };
-  }
 
   private newState(entries: SegmentEntry[]): SnapshotState {
     const segments: SnapshotSegment[] = entries.map((e) =>
@@ -911,4 +885,20 @@ function carryDeletes(before: Uint8Array | null, after: Uint8Array | null, maxDo
       editor.delete(target);
     }
   }
+}
+
+/** A segment entry as the manager tracks it; a stored live-docs generation (> 0) is remembered for GC. */
+function newEntry(info: SegmentInfo, reader: SegmentReader, liveDocs: Uint8Array | null, delCount: number, liveDocsGeneration: number): SegmentEntry {
+  return {
+    info,
+    reader,
+    liveDocs,
+    delCount,
+    liveDocsGeneration,
+    snapshotRefs: 0,
+    merging: false,
+    mergeFailed: false,
+    retired: false,
+    storedLiveDocsGenerations: liveDocsGeneration > 0 ? [liveDocsGeneration] : [],
+  };
 }
