@@ -119,6 +119,12 @@ describe('options', () => {
     expect(options.scenarios).toEqual(['index', 'recovery']);
     expect(options.concurrency).toBe(1);
     expect(options.docsLimit).toBe(Number.POSITIVE_INFINITY);
+    expect(options.mapping).toBe('peers');
+  });
+
+  it('parses --mapping and rejects an unknown mode', () => {
+    expect(parseBenchOptions(['--mapping', 'dynamic']).mapping).toBe('dynamic');
+    expect(() => parseBenchOptions(['--mapping', 'all'])).toThrow(/--mapping all/);
   });
 
   it('parses --quick, --corpus, --scenario, --concurrency and rejects bad values with the value', () => {

@@ -18,6 +18,10 @@ export const BATCH_DOCS_DEFAULT = 1000;
 export const QUICK_DOCS = 10_000;
 /** Ops the recovery scenario writes before `kill -9` (architecture §9: replay of 100k ops < 5 s). */
 export const RECOVERY_OPS_DEFAULT = 100_000;
+/** How the bench index maps the corpus fields: like the peers index them, or ES dynamic mapping. */
+export const MAPPING_MODES = ['peers', 'dynamic'] as const;
+export type MappingMode = (typeof MAPPING_MODES)[number];
+
 /** Highest `--concurrency`: more parallel bulks than this only measures queueing on 2 cores. */
 export const CONCURRENCY_MAX = 16;
 
@@ -32,6 +36,8 @@ export interface BenchOptions {
   batchDocs: number;
   /** 1 = one bulk at a time only; N > 1 adds a second Quarry run with N bulks in flight. */
   concurrency: number;
+  /** `peers` (default): id keyword, title/body text, as the peers index them; `dynamic`: no mapping. */
+  mapping: MappingMode;
   /** Keep temp data dirs for inspection instead of deleting them. */
   keepData: boolean;
   help: boolean;
@@ -39,12 +45,14 @@ export interface BenchOptions {
 
 /** The usage text printed by `--help`. */
 export const USAGE = `usage: npm run bench -- [--corpus debian|scifact|all] [--scenario index|recovery|all]
-                        [--quick] [--concurrency N] [--batch N] [--keep]
+                        [--quick] [--concurrency N] [--batch N] [--mapping peers|dynamic] [--keep]
   --corpus       corpora to index (default all)
   --scenario     scenarios to run (default all)
   --quick        first ${QUICK_DOCS.toLocaleString('en-US')} docs per corpus (recovery: ${QUICK_DOCS.toLocaleString('en-US')} ops)
   --concurrency  also run Quarry with N bulk requests in flight (default 1: sequential only)
   --batch        docs per bulk request / peer transaction (default ${BATCH_DOCS_DEFAULT})
+  --mapping      peers: id keyword, title and body text, as the peers index them (default);
+                 dynamic: no mapping (text + .keyword for every string, Elasticsearch's default)
   --keep         keep the temp data directories
 corpora are read from $QUARRY_CORPORA or ../shared/corpora relative to the repo root`;
 
@@ -58,6 +66,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       quick: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '1' },
       batch: { type: 'string', default: String(BATCH_DOCS_DEFAULT) },
+      mapping: { type: 'string', default: 'peers' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -68,6 +77,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const scenarios = pickNames('--scenario', values.scenario, SCENARIO_NAMES);
   const concurrency = parsePositiveInteger('--concurrency', values.concurrency, CONCURRENCY_MAX);
   const batchDocs = parsePositiveInteger('--batch', values.batch, 100_000);
+  const mapping = MAPPING_MODES.find((mode) => mode === values.mapping);
+  if (mapping === undefined) throw new Error(`--mapping ${values.mapping}: expected one of ${MAPPING_MODES.join(', ')}`);
   return {
     corpora,
     scenarios,
@@ -75,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     recoveryOps: values.quick ? QUICK_DOCS : RECOVERY_OPS_DEFAULT,
     batchDocs,
     concurrency,
+    mapping,
     keepData: values.keep,
     help: values.help,
   };

@@ -12,6 +12,7 @@ import { formatMegabytes, formatNumber, formatRatio, formatTargetMark, ratioOf, 
 import type { PeerIndexArgs, PeerIndexResult } from '../peers/protocol.js';
 import { dirSize, runChildScript } from '../proc.js';
 import { countOf, QuarryNode } from '../quarry-node.js';
+import type { MappingMode } from '../options.js';
 import type { ScenarioContext, ScenarioReport, TargetVerdict } from '../scenario.js';
 import { ratePerSecond } from '../stats.js';
 
@@ -50,6 +51,17 @@ export interface EngineFailure {
   error: string;
 }
 
+/**
+ * The PUT body of the bench index. `peers` maps the corpus fields the way the peers index them
+ * (SQLite FTS5 and MiniSearch: full text on title and body; the id is the key) so the engines do
+ * the same work; `dynamic` leaves mapping to Elasticsearch's defaults (text + .keyword per string).
+ */
+export function benchIndexBody(mapping: MappingMode, settings: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { settings: { number_of_shards: 1, number_of_replicas: 0, ...settings } };
+  if (mapping === 'peers') body.mappings = { properties: { id: { type: 'keyword' }, title: { type: 'text' }, body: { type: 'text' } } };
+  return body;
+}
+
 /** Runs the index scenario on one corpus. */
 export async function runIndexScenario(context: ScenarioContext, corpus: LoadedCorpus): Promise<ScenarioReport> {
   const { options } = context;
@@ -78,13 +90,13 @@ export async function runIndexScenario(context: ScenarioContext, corpus: LoadedC
   }
 
   const targets = indexTargets(figures);
-  const text = renderIndexReport(corpus, options.batchDocs, figures, failures, targets);
+  const text = renderIndexReport(corpus, options.batchDocs, figures, failures, targets, options.mapping);
   return {
     scenario: 'index',
     corpus: corpus.name,
     text,
     targets,
-    json: { docs: corpus.docs.length, sourceBytes: corpus.sourceBytes, batchDocs: options.batchDocs, engines: figures, failures },
+    json: { docs: corpus.docs.length, sourceBytes: corpus.sourceBytes, batchDocs: options.batchDocs, mapping: options.mapping, engines: figures, failures },
   };
 }
 
@@ -140,7 +152,7 @@ async function runQuarry(
   const logPath = join(await context.tempDir(`${engine}-log`), 'node.log');
   const { node } = await QuarryNode.start({ binPath, dataDir, name: 'bench', logPath });
   try {
-    await node.requestOk('PUT', `/${BENCH_INDEX}`, { settings: { number_of_shards: 1, number_of_replicas: 0 } });
+    await node.requestOk('PUT', `/${BENCH_INDEX}`, benchIndexBody(context.options.mapping, {}));
     const baselineRssBytes = node.rssBytes();
     const load = await bulkLoad(node, BENCH_INDEX, bulks, concurrency, `${engine} ${corpus.name}`);
     const notes: string[] = [];
@@ -210,6 +222,7 @@ export function renderIndexReport(
   figures: readonly EngineIndexFigures[],
   failures: readonly EngineFailure[],
   targets: readonly TargetVerdict[],
+  mapping: MappingMode = 'peers',
 ): string {
   const order = ['quarry', ...figures.map((f) => f.engine).filter((e) => e.startsWith('quarry-c')), 'sqlite-fts5', 'minisearch'];
   const columns = order.filter((engine, index) => order.indexOf(engine) === index);
@@ -237,7 +250,7 @@ export function renderIndexReport(
   ]);
   const title =
     `index · ${corpus.name}: ${formatNumber(corpus.docs.length)} docs, ${formatMegabytes(corpus.sourceBytes)} MB source, ` +
-    `batches of ${formatNumber(batchDocs)} docs`;
+    `batches of ${formatNumber(batchDocs)} docs, ${mapping === 'peers' ? 'mapping like the peers (id keyword, title/body text)' : 'dynamic mapping'}`;
   const lines = [title, renderTable(header, tableRows)];
   for (const figure of figures) for (const note of figure.notes) lines.push(`  note ${engineLabel(figure.engine)}: ${note}`);
   for (const failure of failures) lines.push(`  ${engineLabel(failure.engine)}: ${failure.error.split('\n')[0]}`);

@@ -12,7 +12,7 @@ import type { CorpusDoc } from '../ndjson.js';
 import { pollUntil, readPeakRssBytes } from '../proc.js';
 import { countOf, NODE_RESTART_DEADLINE_MS, QuarryNode } from '../quarry-node.js';
 import type { ScenarioContext, ScenarioReport, TargetVerdict } from '../scenario.js';
-import { BENCH_INDEX } from './indexing.js';
+import { BENCH_INDEX, benchIndexBody } from './indexing.js';
 
 /** §9: restart with this many ops in the translog must be serving the full count within this. */
 const RECOVERY_TARGET_MS = 5000;
@@ -147,7 +147,7 @@ async function measureRecovery(context: ScenarioContext, corpus: LoadedCorpus, b
   const first = (await QuarryNode.start({ binPath, dataDir, name: 'bench', logPath: join(logDir, 'before-kill.log') })).node;
   let load;
   try {
-    await first.requestOk('PUT', `/${BENCH_INDEX}`, { settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '-1' } });
+    await first.requestOk('PUT', `/${BENCH_INDEX}`, benchIndexBody(context.options.mapping, { refresh_interval: '-1' }));
     load = await bulkLoad(first, BENCH_INDEX, bulks, 1, `recovery ${corpus.name} (writing)`);
   } finally {
     await first.kill9(); // every bulk above was acknowledged, so every op must survive this
