@@ -109,13 +109,24 @@ export type BodyKind = 'document' | 'request';
  * Parses JSON text from bytes. Syntax errors become `x_content_parse_exception` (request bodies) or
  * `document_parsing_exception` (documents) with `[line:col]`, like Elasticsearch's Jackson parser.
  */
-export function parseJson(bytes: Buffer | string, kind: BodyKind, start = 0, end = bytes.length): unknown {
-  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8', start, end);
+export function parseJson(bytes: Buffer | string, kind: BodyKind, start = 0, end = bytes.length, screened = false): unknown {
+  let text = typeof bytes === 'string' ? bytes : bytes.toString('utf8', start, end);
   try {
-    return secureJson.parse(text, null, SECURE_JSON_OPTIONS);
+    if (!screened) return secureJson.parse(text, null, SECURE_JSON_OPTIONS);
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    return JSON.parse(text);
   } catch (error) {
     throw jsonError(text, kind, error);
   }
+}
+
+/**
+ * Whether bytes could spell a `__proto__` or `constructor` key (also through `\u` escapes). When a
+ * whole bulk body cannot, each line is parsed with plain `JSON.parse` (`screened`), skipping
+ * secure-json-parse's two regex scans per line.
+ */
+export function mayHoldPrototypeKeys(bytes: Buffer): boolean {
+  return bytes.indexOf('__proto__') >= 0 || bytes.indexOf('constructor') >= 0 || bytes.indexOf('\\u') >= 0;
 }
 
 /** Parses a request body that must be a JSON object; an empty body gives `undefined`. */
@@ -132,11 +143,11 @@ export function parseObjectBody(bytes: Buffer): Record<string, unknown> | undefi
  * Parses a document (`_source`): it must be a JSON object. Elasticsearch answers other values with
  * document_parsing_exception; so do we.
  */
-export function parseDocument(bytes: Buffer, start = 0, end = bytes.length): Record<string, unknown> {
+export function parseDocument(bytes: Buffer, start = 0, end = bytes.length, screened = false): Record<string, unknown> {
   if (isBlank(bytes, start, end)) {
     throw new QuarryError('parse_exception', 'request body is required');
   }
-  const value = parseJson(bytes, 'document', start, end);
+  const value = parseJson(bytes, 'document', start, end, screened);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new QuarryError(
       'document_parsing_exception',

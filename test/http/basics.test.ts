@@ -200,6 +200,16 @@ describe('request bodies', () => {
     const bulk = await node.client.bulk('/_bulk', ['{"index":{"_index":"proto","_id":"2"}}', '{"__proto__":{"polluted":true}}']);
     expect(bulk.status).toBe(200);
     expect(bulk.body.items[0].index.status).toBe(400);
+    // Spelled with escapes, in a body whose other lines are clean (bulk screens whole bodies).
+    const escaped = await node.client.bulk('/_bulk', [
+      '{"index":{"_index":"proto","_id":"4"}}',
+      '{"ok":1}',
+      '{"index":{"_index":"proto","_id":"5"}}',
+      '{"\\u005f_proto__":{"polluted":true}}',
+    ]);
+    expect(escaped.status).toBe(200);
+    expect(escaped.body.items.map((item: { index: { status: number } }) => item.index.status)).toEqual([201, 400]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const plain = await node.client.put('/proto/_doc/3?refresh=true', { constructor: 'fine' });
     expect(plain.status).toBe(201);
     expect((await node.client.get('/proto/_source/3')).body).toEqual({ constructor: 'fine' });

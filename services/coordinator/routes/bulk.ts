@@ -9,7 +9,7 @@
 import { QuarryError, errors } from '../../../lib/common/errors.js';
 import { BULK_ITEMS_MAX } from '../../../lib/common/limits.js';
 import type { IndexMetadata, ShardWriteItem, ShardWriteResult } from '../../../lib/cluster/api.js';
-import { describeToken, isBlank, parseDocument, parseJson } from '../body.js';
+import { describeToken, isBlank, mayHoldPrototypeKeys, parseDocument, parseJson } from '../body.js';
 import type { Deps } from '../deps.js';
 import { generateId } from '../ids.js';
 import { idProblem } from '../names.js';
@@ -132,6 +132,7 @@ async function resolveTarget(deps: Deps, name: string, onlyDeletes: boolean): Pr
 function parseBulk(body: Buffer, defaultIndex: string | undefined, defaultRouting: string | undefined, defaultFilter: SourceFilter | undefined, requireAlias: boolean): BulkEntry[] {
   const entries: BulkEntry[] = [];
   const missingIndex: string[] = [];
+  const screened = !mayHoldPrototypeKeys(body);
   let position = 0;
   let line = 0;
   // Returns the next line's [start, end) with a trailing \r dropped, or undefined at the end.
@@ -151,7 +152,7 @@ function parseBulk(body: Buffer, defaultIndex: string | undefined, defaultRoutin
     if (!actionLine) break;
     if (isBlank(body, actionLine[0], actionLine[1])) continue;
     const actionLineNumber = line;
-    const action = parseJson(body, 'request', actionLine[0], actionLine[1]);
+    const action = parseJson(body, 'request', actionLine[0], actionLine[1], screened);
     const malformed = (what: string): QuarryError => errors.illegalArgument(`Malformed action/metadata line [${actionLineNumber}], ${what}`);
     if (action === null || typeof action !== 'object' || Array.isArray(action)) throw malformed(`expected START_OBJECT but found [${describeToken(action)}]`);
     const keys = Object.keys(action);
@@ -221,7 +222,7 @@ function parseBulk(body: Buffer, defaultIndex: string | undefined, defaultRoutin
     if (op === 'index' || op === 'create') {
       const [start, end] = sourceLine!;
       try {
-        item.doc = parseDocument(body, start, end);
+        item.doc = parseDocument(body, start, end, screened);
         item.source = body.subarray(start, end);
       } catch (error) {
         if (!(error instanceof QuarryError)) throw error;
