@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   x_content_parse_exception: 400,
   json_parse_exception: 400,
   illegal_argument_exception: 400,
+  number_format_exception: 400,
   action_request_validation_exception: 400,
   invalid_index_name_exception: 400,
   mapper_parsing_exception: 400,
