@@ -72,7 +72,10 @@ export class QuarryError extends Error {
   /** The whole response JSON: `{"error":{root_cause,type,reason,...},"status":N}`. */
   toResponse(): { error: Record<string, unknown>; status: number } {
     const inner = this.toBody();
-    return { error: { root_cause: [this.rootCause().toBody()], ...inner }, status: this.status };
+    // Elasticsearch lists root causes without their own caused_by (also one carried in `extra`).
+    const root = this.rootCause().toBody();
+    delete root.caused_by;
+    return { error: { root_cause: [root], ...inner }, status: this.status };
   }
 
   private rootCause(): QuarryError {

@@ -326,7 +326,7 @@ describe('errors', () => {
     const error = thrown(() => parseQuery({ query_string: { query: 'title:(a OR' } }));
     expect(error.toResponse()).toEqual({
       error: {
-        root_cause: [{ type: 'query_shard_exception', reason: 'Failed to parse query [title:(a OR]', caused_by: { type: 'parse_exception', reason: "Cannot parse 'title:(a OR': Encountered \"<EOF>\" at line 1, column 11." } }],
+        root_cause: [{ type: 'query_shard_exception', reason: 'Failed to parse query [title:(a OR]' }],
         type: 'query_shard_exception',
         reason: 'Failed to parse query [title:(a OR]',
         caused_by: { type: 'parse_exception', reason: "Cannot parse 'title:(a OR': Encountered \"<EOF>\" at line 1, column 11." },
