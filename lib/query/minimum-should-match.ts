@@ -15,10 +15,14 @@ export function resolveMinimumShouldMatch(spec: string | number, optionalClauseC
   return calculate(optionalClauseCount, String(spec).trim());
 }
 
-/** Throws the error Elasticsearch gives for a spec it cannot read; returns the spec trimmed. */
+/**
+ * Throws the error Elasticsearch gives for a spec it cannot read; returns the spec trimmed. Every
+ * condition is checked (Elasticsearch reads a condition only when the clause count reaches it, so it
+ * accepts `3<` for three clauses and fails it for four; we fail it at parse time).
+ */
 export function checkMinimumShouldMatch(spec: string | number | boolean): string {
   const text = String(spec).trim();
-  calculate(1, text);
+  calculate(2147483647, text);
   return text;
 }
 
