@@ -354,7 +354,9 @@ describe('limits', () => {
     for (let i = 0; i < MAX_NESTED_DEPTH; i++) bools = { bool: { must: bools } };
     const wrapped = thrown(() => parseQuery(bools));
     expect(wrapped.type).toBe('x_content_parse_exception');
-    expect(wrapped.toResponse().error.root_cause).toEqual([{ type: 'illegal_argument_exception', reason: wrapped.toResponse().error.root_cause[0].reason }]);
+    expect(wrapped.toResponse().error.root_cause).toEqual([
+      { type: 'illegal_argument_exception', reason: 'The nested depth of the query exceeds the maximum nested depth for queries set in [indices.query.bool.max_nested_depth]' },
+    ]);
   });
 
   it('refuses more leaf clauses than indices.query.bool.max_clause_count', () => {

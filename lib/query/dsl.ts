@@ -314,7 +314,7 @@ class DslParser {
       case 'match_all':
         return { kind: 'match_all', ...this.objectParserCommon(type, body, at) };
       case 'match_none':
-        return { kind: 'match_none', ...this.common(type, this.options(type, body, at, COMMON_OPTIONS)) };
+        return { kind: 'match_none', ...this.commonOf(this.options(type, body, at, COMMON_OPTIONS)) };
       case 'ids':
         return this.ids(body, at);
       case 'term':
@@ -327,7 +327,7 @@ class DslParser {
         return this.match(body, at);
       case 'match_phrase': {
         const { field, o } = this.fieldQuery(type, body, at, MATCH_PHRASE_OPTIONS, 'query');
-        return { kind: 'match_phrase', field, query: this.textQuery(o, at), slop: num(o.slop, 0), zeroTermsQuery: zero(o), ...opt('analyzer', str(o.analyzer)), ...this.common(type, o) };
+        return { kind: 'match_phrase', field, query: this.textQuery(o, at), slop: num(o.slop, 0), zeroTermsQuery: zero(o), ...opt('analyzer', str(o.analyzer)), ...this.commonOf(o) };
       }
       case 'match_phrase_prefix': {
         const { field, o } = this.fieldQuery(type, body, at, MATCH_PHRASE_PREFIX_OPTIONS, 'query');
@@ -339,7 +339,7 @@ class DslParser {
           maxExpansions: num(o.maxExpansions, MAX_EXPANSIONS_DEFAULT),
           zeroTermsQuery: zero(o),
           ...opt('analyzer', str(o.analyzer)),
-          ...this.common(type, o),
+          ...this.commonOf(o),
         };
       }
       case 'match_bool_prefix': {
@@ -352,7 +352,7 @@ class DslParser {
           ...fuzzy(o),
           ...opt('minimumShouldMatch', msmOf(o.minimumShouldMatch)),
           ...opt('analyzer', str(o.analyzer)),
-          ...this.common(type, o),
+          ...this.commonOf(o),
         };
       }
       case 'multi_match':
@@ -363,11 +363,11 @@ class DslParser {
         return this.exists(body, at);
       case 'prefix': {
         const { field, o } = this.fieldQuery(type, body, at, PREFIX_OPTIONS, 'value');
-        return { kind: 'prefix', field, value: requireValue(str(o.value)), caseInsensitive: bool(o.caseInsensitive, false), ...opt('rewrite', str(o.rewrite)), ...this.common(type, o) };
+        return { kind: 'prefix', field, value: requireValue(str(o.value)), caseInsensitive: bool(o.caseInsensitive, false), ...opt('rewrite', str(o.rewrite)), ...this.commonOf(o) };
       }
       case 'wildcard': {
         const { field, o } = this.fieldQuery(type, body, at, WILDCARD_OPTIONS, 'value');
-        return { kind: 'wildcard', field, value: requireValue(str(o.value)), caseInsensitive: bool(o.caseInsensitive, false), ...opt('rewrite', str(o.rewrite)), ...this.common(type, o) };
+        return { kind: 'wildcard', field, value: requireValue(str(o.value)), caseInsensitive: bool(o.caseInsensitive, false), ...opt('rewrite', str(o.rewrite)), ...this.commonOf(o) };
       }
       case 'regexp':
         return this.regexp(body, at);
@@ -382,7 +382,7 @@ class DslParser {
           maxExpansions: num(o.maxExpansions, MAX_EXPANSIONS_DEFAULT),
           transpositions: bool(o.transpositions, true),
           ...opt('rewrite', str(o.rewrite)),
-          ...this.common(type, o),
+          ...this.commonOf(o),
         };
       }
       case 'constant_score':
@@ -488,8 +488,7 @@ class DslParser {
     return out;
   }
 
-  private common(type: string, o: Json): { boost: number; name?: string } {
-    void type;
+  private commonOf(o: Json): { boost: number; name?: string } {
     const out: { boost: number; name?: string } = { boost: num(o.boost, 1) };
     if (o.name !== undefined) out.name = o.name as string;
     return out;
@@ -525,13 +524,13 @@ class DslParser {
    * The one-field queries (match, term, prefix, ...): `{"f": value}` or `{"f": {options}}`; a second
    * key is "doesn't support multiple fields".
    */
-  private fieldQuery(type: string, body: Json, path: PathStep[], spec: OptionSpec, shortKey: string, arrays = false): { field: string; o: Json; fieldPath: PathStep[] } {
+  private fieldQuery(type: string, body: Json, path: PathStep[], spec: OptionSpec, shortKey: string): { field: string; o: Json; fieldPath: PathStep[] } {
     let field: string | undefined;
     let o: Json = {};
     for (const [key, value] of Object.entries(body)) {
       const at = [...path, key];
       if (field !== undefined) throw this.parsing(`[${type}] query doesn't support multiple fields, found [${field}] and [${key}]`, at);
-      if (Array.isArray(value) && !arrays) {
+      if (Array.isArray(value)) {
         if (type === 'term') throw this.parsing('[term] query does not support array of values', at);
         throw this.parsing(`[${type}] unknown token [START_ARRAY] after [${key}]`, at);
       }
@@ -577,7 +576,7 @@ class DslParser {
   private term(body: Json, path: PathStep[]): QueryNode {
     const { field, o } = this.fieldQuery('term', body, path, TERM_OPTIONS, 'value');
     if (o.value === undefined) throw new QuarryError('illegal_argument_exception', 'value cannot be null');
-    const node: QueryNode = { kind: 'term', field, value: o.value as Scalar, ...this.common('term', o) };
+    const node: QueryNode = { kind: 'term', field, value: o.value as Scalar, ...this.commonOf(o) };
     if (o.caseInsensitive !== undefined) node.caseInsensitive = o.caseInsensitive as boolean;
     return node;
   }
@@ -608,7 +607,7 @@ class DslParser {
     if (field === undefined) {
       throw this.parsing('[terms] query requires a field name, followed by array of terms or a document lookup specification', path);
     }
-    return { kind: 'terms', field, values, ...this.common('terms', o) };
+    return { kind: 'terms', field, values, ...this.commonOf(o) };
   }
 
   private bool(body: Json, path: PathStep[], depth: number): QueryNode {
@@ -668,7 +667,7 @@ class DslParser {
       zeroTermsQuery: zero(o),
       lenient: bool(o.lenient, false),
       autoGenerateSynonymsPhraseQuery: bool(o.autoGenerateSynonymsPhraseQuery, true),
-      ...this.common('match', o),
+      ...this.commonOf(o),
     };
   }
 
@@ -708,7 +707,7 @@ class DslParser {
       zeroTermsQuery: zero(o),
       lenient: bool(o.lenient, false),
       autoGenerateSynonymsPhraseQuery: bool(o.autoGenerateSynonymsPhraseQuery, true),
-      ...this.common('multi_match', o),
+      ...this.commonOf(o),
     };
   }
 
@@ -806,7 +805,7 @@ class DslParser {
   private exists(body: Json, path: PathStep[]): QueryNode {
     const o = this.options('exists', body, path, { ...COMMON_OPTIONS, field: ['field', 'text'] });
     if (o.field === undefined) throw this.parsing('[exists] must be provided with a [field]', path);
-    return { kind: 'exists', field: o.field as string, ...this.common('exists', o) };
+    return { kind: 'exists', field: o.field as string, ...this.commonOf(o) };
   }
 
   private regexp(body: Json, path: PathStep[]): QueryNode {
@@ -839,7 +838,7 @@ class DslParser {
       maxDeterminizedStates,
       caseInsensitive: bool(o.caseInsensitive, false),
       ...opt('rewrite', str(o.rewrite)),
-      ...this.common('regexp', o),
+      ...this.commonOf(o),
     };
   }
 
@@ -861,7 +860,7 @@ class DslParser {
       }
     }
     if (!filter) throw this.parsing("[constant_score] requires a 'filter' element", path);
-    return { kind: 'constant_score', filter, ...this.common('constant_score', o) };
+    return { kind: 'constant_score', filter, ...this.commonOf(o) };
   }
 
   private disMax(body: Json, path: PathStep[], depth: number): QueryNode {
@@ -883,7 +882,7 @@ class DslParser {
       }
     }
     if (!found) throw this.parsing("[dis_max] requires 'queries' field with at least one clause", path);
-    return { kind: 'dis_max', queries, tieBreaker: num(o.tieBreaker, 0), ...this.common('dis_max', o) };
+    return { kind: 'dis_max', queries, tieBreaker: num(o.tieBreaker, 0), ...this.commonOf(o) };
   }
 
   private boosting(body: Json, path: PathStep[], depth: number): QueryNode {
@@ -907,7 +906,7 @@ class DslParser {
     if (!negative) throw this.parsing("[boosting] query requires 'negative' query to be set'", path);
     const negativeBoost = num(o.negativeBoost, -1);
     if (negativeBoost < 0) throw this.parsing("[boosting] query requires 'negative_boost' to be set to be a positive value'", path);
-    return { kind: 'boosting', positive, negative, negativeBoost, ...this.common('boosting', o) };
+    return { kind: 'boosting', positive, negative, negativeBoost, ...this.commonOf(o) };
   }
 
   private functionScore(body: Json, path: PathStep[], depth: number): QueryNode {
@@ -983,7 +982,7 @@ class DslParser {
       boostMode,
       maxBoost,
       ...opt('minScore', minScore),
-      ...this.common('function_score', o),
+      ...this.commonOf(o),
     };
   }
 
@@ -1114,7 +1113,7 @@ class DslParser {
       ...opt('tieBreaker', o.tieBreaker as number | undefined),
       ...opt('rewrite', o.rewrite as string | undefined),
       escape: bool(o.escape, false),
-      ...this.common('query_string', o),
+      ...this.commonOf(o),
     };
     node.parsed = parseQueryString(query, {
       fields: targets,
@@ -1175,7 +1174,7 @@ class DslParser {
       autoGenerateSynonymsPhraseQuery: bool(o.autoGenerateSynonymsPhraseQuery, true),
       ...opt('minimumShouldMatch', o.minimumShouldMatch as string | number | undefined),
       ...opt('lenient', o.lenient as boolean | undefined),
-      ...this.common('simple_query_string', o),
+      ...this.commonOf(o),
     };
     node.parsed = parseSimpleQueryString(query, {
       fields: fields.length > 0 ? fields : [{ field: '*', boost: 1 }],
@@ -1274,8 +1273,9 @@ function fuzzinessValue(value: Scalar): string {
   }
   const n = Number(text);
   if (text === '' || !Number.isFinite(n)) throw new QuarryError('number_format_exception', `For input string: "${text}"`);
-  if (n !== 0 && n !== 1 && n !== 2) throw new QuarryError('illegal_argument_exception', `Valid edit distances are [0, 1, 2] but was [${text}]`);
-  void FUZZINESS_MAX_EDITS;
+  if (!Number.isInteger(n) || n < 0 || n > FUZZINESS_MAX_EDITS) {
+    throw new QuarryError('illegal_argument_exception', `Valid edit distances are [0, 1, 2] but was [${text}]`);
+  }
   return String(n);
 }
 
