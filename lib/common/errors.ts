@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   strict_dynamic_mapping_exception: 400,
   parsing_exception: 400,
   query_shard_exception: 400,
+  query_validation_exception: 400,
   search_phase_execution_exception: 400,
   resource_already_exists_exception: 400,
   index_not_found_exception: 404,

@@ -130,6 +130,8 @@ describe('full-text queries', () => {
     const sqs = parseQuery({ simple_query_string: { query: 'a | b*', fields: ['t'], flags: 'OR|PREFIX|WHITESPACE' } });
     expect(sqs).toMatchObject({ kind: 'simple_query_string', flags: 'OR|PREFIX|WHITESPACE', flagsMask: 4 | 8 | 128, fields: [{ field: 't', boost: 1 }] });
     expect(sqs.kind === 'simple_query_string' && sqs.parsed).toMatchObject({ kind: 'bool', should: [{ kind: 'match', query: 'a' }, { kind: 'prefix', value: 'b' }] });
+    const escaped = parseQuery({ query_string: { query: 'a:(b) OR c*', escape: true, default_field: 'f' } });
+    expect(escaped.kind === 'query_string' && escaped.parsed).toMatchObject({ kind: 'bool', should: [{ kind: 'match', query: 'a:(b)' }, { kind: 'match', query: 'c*' }] }); // words like OR stay operators, as Lucene's escape leaves them
     expect(parseUriQuery('title:fox', { df: 'body', defaultOperator: 'AND' })).toMatchObject({ kind: 'query_string', defaultField: 'body', defaultOperator: 'and', parsed: { kind: 'match', field: 'title' } });
   });
 });
@@ -237,7 +239,9 @@ describe('errors', () => {
     [{ match_phrase: { a: { query: 'x', operator: 'and' } } }, 'parsing_exception', '[match_phrase] query does not support [operator]'],
     [{ match_phrase: { a: 'x', b: 'y' } }, 'parsing_exception', "[match_phrase] query doesn't support multiple fields, found [a] and [b]"],
     [{ multi_match: { fields: ['a'] } }, 'parsing_exception', 'No text specified for multi_match query'],
-    [{ multi_match: { query: 'x', type: 'best' } }, 'parsing_exception', '[multi_match] query does not support type best'],
+    [{ multi_match: { query: 'x', type: 'best' } }, 'parse_exception', 'failed to parse [multi_match] query type [best]. unknown type.'],
+    [{ query_string: { query: 'x', type: 'BEST_FIELDS' } }, 'parse_exception', 'failed to parse [multi_match] query type [BEST_FIELDS]. unknown type.'],
+    [{ query_string: { query: 'x', fields: ['a'], default_field: 'b' } }, 'query_validation_exception', 'Validation Failed: 1: cannot use [fields] parameter in conjunction with [default_field];'],
     [{ multi_match: { query: 'x', type: 'phrase', fuzziness: 1 } }, 'parsing_exception', 'Fuzziness not allowed for type [phrase]'],
     [{ multi_match: { query: 'x', type: 'bool_prefix', slop: 1 } }, 'parsing_exception', 'slop not allowed for type [bool_prefix]'],
     [{ multi_match: { query: 'x', fields: ['a^x'] } }, 'number_format_exception', 'For input string: "x"'],
@@ -295,6 +299,8 @@ describe('errors', () => {
     [{ simple_query_string: { fields: ['a'] } }, 'parsing_exception', '[simple_query_string] query text missing'],
     [{ simple_query_string: { query: 'x', foo: 1 } }, 'parsing_exception', '[simple_query_string] unsupported field [foo]'],
     [{ simple_query_string: { query: 'x', flags: 'AND|MAYBE' } }, 'illegal_argument_exception', 'Unknown simple_query_string flag [MAYBE]'],
+    [{ simple_query_string: { query: 'x', analyzer: {} } }, 'parsing_exception', '[simple_query_string] unknown token [START_OBJECT] after [analyzer]'],
+    [{ simple_query_string: { query: 'x', tags: [] } }, 'parsing_exception', '[simple_query_string] query does not support [tags]'],
   ];
 
   it('answers every malformed query with Elasticsearch’s type and reason', () => {

@@ -32,7 +32,7 @@ import type {
 import { locateJsonPath, type PathStep } from './json-position.js';
 import { FUZZINESS_MAX_EDITS, MAX_CLAUSE_COUNT, MAX_DETERMINIZED_STATES_DEFAULT, MAX_EXPANSIONS_DEFAULT, MAX_NESTED_DEPTH, MAX_REGEX_LENGTH } from './limits.js';
 import { checkMinimumShouldMatch } from './minimum-should-match.js';
-import { parseQueryString, parseSimpleQueryString, parseSimpleQueryStringFlags } from './query-string.js';
+import { escapeQueryString, parseQueryString, parseSimpleQueryString, parseSimpleQueryStringFlags } from './query-string.js';
 
 /**
  * Parses a `query` object. `text` is the whole body as sent and `path` where the query sits in it
@@ -686,9 +686,7 @@ class DslParser {
     }
     const o = this.options('multi_match', rest, path, MULTI_MATCH_OPTIONS);
     if (o.query === undefined) throw this.parsing('No text specified for multi_match query', path);
-    const typeName = o.type === undefined ? 'best_fields' : String(o.type).toLowerCase();
-    const type = MULTI_MATCH_TYPES.find((t) => t === typeName || t.replace('_', '') === typeName);
-    if (!type) throw this.parsing(`[multi_match] query does not support type ${String(o.type)}`, [...path, 'type']);
+    const type = multiMatchType(o.type);
     if (o.fuzziness !== undefined && (type === 'cross_fields' || type === 'phrase' || type === 'phrase_prefix')) {
       throw this.parsing(`Fuzziness not allowed for type [${type}]`, path);
     }
@@ -1079,9 +1077,10 @@ class DslParser {
     }
     const o = this.options('query_string', rest, path, QUERY_STRING_OPTIONS);
     if (o.query === undefined) throw this.parsing('[query_string] must be provided with a [query]', path);
-    const typeName = String(o.type ?? 'best_fields').toLowerCase();
-    const type = MULTI_MATCH_TYPES.find((t) => t === typeName) as QueryStringType | undefined;
-    if (!type) throw this.parsing(`[query_string] query does not support type ${String(o.type)}`, [...path, 'type']);
+    const type: QueryStringType = multiMatchType(o.type);
+    if (fields.length > 0 && o.defaultField !== undefined) {
+      throw new QuarryError('query_validation_exception', 'Validation Failed: 1: cannot use [fields] parameter in conjunction with [default_field];');
+    }
     const defaultOperator = (o.defaultOperator as Operator | undefined) ?? 'or';
     const query = o.query as string;
     const targets = fields.length > 0 ? fields : [{ field: (o.defaultField as string | undefined) ?? '*', boost: 1 }];
@@ -1115,7 +1114,7 @@ class DslParser {
       escape: bool(o.escape, false),
       ...this.commonOf(o),
     };
-    node.parsed = parseQueryString(query, {
+    node.parsed = parseQueryString(node.escape ? escapeQueryString(query) : query, {
       fields: targets,
       defaultOperator,
       tieBreaker: node.tieBreaker ?? 0,
@@ -1146,9 +1145,12 @@ class DslParser {
       } else if (key === 'flags') {
         if (typeof value !== 'string' && typeof value !== 'number') throw this.parsing(`[simple_query_string] unsupported field [${key}]`, at);
         flags = String(value);
-        flagsMask = parseSimpleQueryStringFlags(value);
-      } else if (value !== null && typeof value === 'object') {
-        throw this.parsing(`[simple_query_string] unsupported field [${key}]`, at);
+        // A negative number means all flags, as SimpleQueryStringBuilder reads it.
+        flagsMask = typeof value === 'number' && value < 0 ? -1 : parseSimpleQueryStringFlags(value);
+      } else if (Array.isArray(value)) {
+        throw this.parsing(`[simple_query_string] query does not support [${key}]`, at);
+      } else if (isObject(value)) {
+        throw this.parsing(`[simple_query_string] unknown token [START_OBJECT] after [${key}]`, at);
       } else if (!Object.prototype.hasOwnProperty.call(SIMPLE_QUERY_STRING_OPTIONS, key)) {
         throw this.parsing(`[simple_query_string] unsupported field [${key}]`, at);
       } else rest[key] = value;
@@ -1277,6 +1279,14 @@ function fuzzinessValue(value: Scalar): string {
     throw new QuarryError('illegal_argument_exception', `Valid edit distances are [0, 1, 2] but was [${text}]`);
   }
   return String(n);
+}
+
+/** MultiMatchQueryBuilder.Type.parse (also query_string's `type`): exact names, parse_exception otherwise. */
+function multiMatchType(value: unknown): MultiMatchType {
+  if (value === undefined) return 'best_fields';
+  const type = MULTI_MATCH_TYPES.find((t) => t === String(value));
+  if (!type) throw new QuarryError('parse_exception', `failed to parse [multi_match] query type [${String(value)}]. unknown type.`);
+  return type;
 }
 
 function enumValue<T extends string>(text: string, values: readonly T[], what: string): T {

@@ -650,6 +650,11 @@ function applyBoost(q: QueryNode | null, boost: number | undefined): QueryNode |
   return q;
 }
 
+/** Lucene's QueryParser.escape: a backslash before every syntax character (query_string `escape: true`). */
+export function escapeQueryString(text: string): string {
+  return text.replace(/[\\+\-!():^[\]"{}~*?|&/]/g, (c) => `\\${c}`);
+}
+
 /** Parses query_string text; bad syntax is Elasticsearch's 400 query_shard_exception. */
 export function parseQueryString(text: string, options: QueryStringOptions): QueryNode {
   if (text.length > QUERY_STRING_MAX_LENGTH) {
