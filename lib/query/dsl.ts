@@ -1261,24 +1261,35 @@ function operatorValue(text: string): Operator {
   throw new QuarryError('illegal_argument_exception', `operator needs to be either [OR, AND], but not [${text}]`);
 }
 
-/** Fuzziness: AUTO, AUTO:low,high, or 0/1/2 edits (numbers as sent are normalised to their text). */
+/** Fuzziness.parse: `AUTO`, `AUTO:low,high`, or 0/1/2 edits (as a number or a string), normalised to text. */
 function fuzzinessValue(value: Scalar): string {
-  const text = String(value).trim();
-  const upper = text.toUpperCase();
+  if (typeof value === 'boolean') throw new QuarryError('illegal_argument_exception', "Can't parse fuzziness on token: [VALUE_BOOLEAN]");
+  if (typeof value === 'number') return fromEdits(Math.trunc(value));
+  if (value.length === 0) throw new QuarryError('illegal_argument_exception', 'fuzziness cannot be null or empty.');
+  const upper = value.toUpperCase();
   if (upper === 'AUTO') return 'AUTO';
-  const auto = /^AUTO:(\d+),(\d+)$/.exec(upper);
-  if (auto) {
-    const low = Number(auto[1]);
-    const high = Number(auto[2]);
-    if (low < 0 || high < low) throw new QuarryError('parse_exception', `fuzziness wrongly configured, must be: lowDistance > 0, highDistance > lowDistance [${low},${high}]`);
+  if (upper.startsWith('AUTO:')) {
+    const limits = upper.slice(5).split(',');
+    if (limits.length !== 2) throw new QuarryError('parse_exception', 'failed to find low and high distance values');
+    if (!limits.every((l) => /^[+-]?\d+$/.test(l))) throw new QuarryError('parse_exception', `failed to parse [${upper}] as a "auto:int,int"`);
+    const [low, high] = limits.map(Number);
+    if (low < 0 || high < 0 || low > high) {
+      throw new QuarryError('parse_exception', `fuzziness wrongly configured [${upper}]. Must be 0 < lower value <= higher value.`);
+    }
     return `AUTO:${low},${high}`;
   }
-  const n = Number(text);
-  if (text === '' || !Number.isFinite(n)) throw new QuarryError('number_format_exception', `For input string: "${text}"`);
-  if (!Number.isInteger(n) || n < 0 || n > FUZZINESS_MAX_EDITS) {
-    throw new QuarryError('illegal_argument_exception', `Valid edit distances are [0, 1, 2] but was [${text}]`);
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[fFdD]?$/.test(upper.trim()) ? Math.fround(parseFloat(upper)) : NaN;
+  if (Number.isNaN(n)) throw new QuarryError('illegal_argument_exception', `fuzziness cannot be [${value}].`);
+  if (n % 1 > 0) throw new QuarryError('illegal_argument_exception', `fuzziness needs to be one of 0.0, 1.0 or 2.0 but was ${n}`);
+  return fromEdits(Math.trunc(n));
+}
+
+/** Fuzziness.fromEdits: 0, 1 or 2 (FUZZINESS_MAX_EDITS). */
+function fromEdits(edits: number): string {
+  if (!Number.isInteger(edits) || edits < 0 || edits > FUZZINESS_MAX_EDITS) {
+    throw new QuarryError('illegal_argument_exception', `Valid edit distances are [0, 1, 2] but was [${edits}]`);
   }
-  return String(n);
+  return String(edits);
 }
 
 /** MultiMatchQueryBuilder.Type.parse (also query_string's `type`): exact names, parse_exception otherwise. */
