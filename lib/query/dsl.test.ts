@@ -200,8 +200,8 @@ describe('compound queries', () => {
       minScore: 0.5,
       boost: 2,
     });
-    expect(parseQuery({ function_score: { exp: { d: { scale: 1 } }, weight: 2 } })).toMatchObject({
-      query: { kind: 'match_all' }, functions: [{ kind: 'decay', shape: 'exp', weight: 2 }], scoreMode: 'multiply', boostMode: 'multiply',
+    expect(parseQuery({ function_score: { exp: { d: { scale: 1 } } } })).toMatchObject({
+      query: { kind: 'match_all' }, functions: [{ kind: 'decay', shape: 'exp' }], scoreMode: 'multiply', boostMode: 'multiply',
     });
     expect(parseQuery({ function_score: { weight: 4 } })).toMatchObject({ functions: [{ kind: 'weight', weight: 4 }] });
   });
@@ -293,8 +293,12 @@ describe('errors', () => {
     [{ function_score: { score_mode: 'most' } }, 'illegal_argument_exception', 'illegal score_mode [most]'],
     [{ function_score: { boost_mode: 'least' } }, 'illegal_argument_exception', 'illegal boost_mode [least]'],
     [{ function_score: { foo: 1 } }, 'parsing_exception', 'failed to parse [function_score] query. field [foo] is not supported'],
-    [{ function_score: { functions: [{ weight: 1 }], gauss: { d: { scale: 1 } } } }, 'parsing_exception', 'failed to parse [function_score] query. already found [functions] array, now encountering [gauss].'],
-    [{ function_score: { gauss: { d: { scale: 1 } }, functions: [] } }, 'parsing_exception', 'failed to parse [function_score] query. already found function [gauss], now encountering [functions].'],
+    [{ function_score: { functions: [{ weight: 1 }], gauss: { d: { scale: 1 } } } }, 'parsing_exception', 'failed to parse [function_score] query. [you can either define [functions] array or a single function, not both. already found [functions] array, now encountering [gauss].]'],
+    [{ function_score: { gauss: { d: { scale: 1 } }, functions: [] } }, 'parsing_exception', 'failed to parse [function_score] query. [you can either define [functions] array or a single function, not both. already found [gauss], now encountering [functions].]'],
+    [{ function_score: { gauss: { d: { scale: 1 } }, weight: 2 } }, 'parsing_exception', 'failed to parse [function_score] query. already found function [gauss], now encountering [weight]. use [functions] array if you want to define several functions.'],
+    [{ function_score: { functions: [1] } }, 'parsing_exception', 'failed to parse [START_OBJECT]. malformed query, expected a [VALUE_NUMBER] while parsing functions but got a [function_score] instead'],
+    [{ function_score: { functions: [{ filter: { match_all: {} } }] } }, 'parsing_exception', 'failed to parse [function_score] query. an entry in functions list is missing a function.'],
+    [{ function_score: { tags: [] } }, 'parsing_exception', 'failed to parse [function_score] query. array [tags] is not supported'],
     [{ function_score: { functions: [{ gauss: { d: { scale: 1 } }, exp: { d: { scale: 1 } } }] } }, 'parsing_exception', 'failed to parse function_score functions. already found [gauss], now encountering [exp].'],
     [{ function_score: { field_value_factor: { factor: 2 } } }, 'parsing_exception', "[field_value_factor] required field 'field' missing"],
     [{ function_score: { script_score: { script: 'x' } } }, 'parsing_exception', 'function [script_score] is not supported yet'],

@@ -907,37 +907,40 @@ class DslParser {
     return { kind: 'boosting', positive, negative, negativeBoost, ...this.commonOf(o) };
   }
 
+  /** FunctionScoreQueryBuilder.fromXContent: `functions` array, or one function (a top-level `weight` is one). */
   private functionScore(body: Json, path: PathStep[], depth: number): QueryNode {
     let query: QueryNode | undefined;
     const functions: ScoreFunction[] = [];
     let singleFunctionName: string | undefined;
     let arrayFound = false;
-    let topWeight: number | undefined;
     let scoreMode: FunctionScoreMode = 'multiply';
     let boostMode: FunctionBoostMode = 'multiply';
     let maxBoost = FLOAT_MAX;
     let minScore: number | undefined;
     const o: Json = {};
+    const misplaced = (what: string, at: PathStep[]): QuarryError =>
+      this.parsing(`failed to parse [function_score] query. [you can either define [functions] array or a single function, not both. ${what}]`, at);
+    const secondFunction = (name: string, at: PathStep[]): QuarryError =>
+      this.parsing(
+        `failed to parse [function_score] query. already found function [${singleFunctionName}], now encountering [${name}]. use [functions] array if you want to define several functions.`,
+        at,
+      );
     for (const [key, value] of Object.entries(body)) {
       const at = [...path, key];
-      if (key === 'query' && isObject(value)) {
-        query = this.query(value, at, depth);
-      } else if (key === 'functions') {
-        if (!Array.isArray(value)) throw this.parsing(`failed to parse [function_score] query. field [${key}] is not supported`, at);
-        if (singleFunctionName !== undefined) {
-          throw this.parsing(`failed to parse [function_score] query. already found function [${singleFunctionName}], now encountering [functions].`, at);
+      if (isObject(value)) {
+        if (key === 'query') {
+          query = this.query(value, at, depth);
+          continue;
         }
-        arrayFound = true;
-        value.forEach((f, i) => functions.push(this.filterFunction(f, [...at, i], depth)));
-      } else if (isObject(value)) {
-        if (arrayFound) throw this.parsing(`failed to parse [function_score] query. already found [functions] array, now encountering [${key}].`, at);
-        if (singleFunctionName !== undefined) {
-          throw this.parsing(`failed to parse [function_score] query. already found function [${singleFunctionName}], now encountering [${key}].`, at);
-        }
+        if (singleFunctionName !== undefined) throw secondFunction(key, at);
+        if (arrayFound) throw misplaced(`already found [functions] array, now encountering [${key}].`, at);
         singleFunctionName = key;
         functions.push(this.scoreFunction(key, value, at));
       } else if (Array.isArray(value)) {
-        throw this.parsing(`failed to parse [function_score] query. field [${key}] is not supported`, at);
+        if (key !== 'functions') throw this.parsing(`failed to parse [function_score] query. array [${key}] is not supported`, at);
+        if (singleFunctionName !== undefined) throw misplaced(`already found [${singleFunctionName}], now encountering [functions].`, at);
+        arrayFound = true;
+        value.forEach((f, i) => functions.push(this.filterFunction(f, [...at, i], depth)));
       } else {
         switch (key) {
           case 'score_mode':
@@ -952,10 +955,6 @@ class DslParser {
           case 'min_score':
             minScore = this.number(value, at, false);
             break;
-          case 'weight':
-            if (arrayFound) throw this.parsing('failed to parse [function_score] query. already found [functions] array, now encountering [weight].', at);
-            topWeight = this.number(value, at, false);
-            break;
           case 'boost':
           case '_name': {
             const read = this.read('function_score', key, value, COMMON_OPTIONS[key][1], at);
@@ -963,14 +962,13 @@ class DslParser {
             break;
           }
           default:
-            throw this.parsing(`failed to parse [function_score] query. field [${key}] is not supported`, at);
+            if (singleFunctionName !== undefined) throw secondFunction(key, at);
+            if (arrayFound) throw misplaced(`already found [functions] array, now encountering [${key}].`, at);
+            if (key !== 'weight') throw this.parsing(`failed to parse [function_score] query. field [${key}] is not supported`, at);
+            functions.push({ kind: 'weight', weight: this.number(value, at, false) });
+            singleFunctionName = key;
         }
       }
-    }
-    if (topWeight !== undefined) {
-      // A top-level weight weighs the single function, or is the function itself.
-      if (functions.length === 1) functions[0] = { ...functions[0], weight: topWeight };
-      else functions.push({ kind: 'weight', weight: topWeight });
     }
     return {
       kind: 'function_score',
@@ -986,27 +984,31 @@ class DslParser {
 
   /** One element of `functions`: `filter`, `weight` and at most one function. */
   private filterFunction(json: unknown, path: PathStep[], depth: number): ScoreFunction {
-    if (!isObject(json)) throw this.parsing('failed to parse [function_score] query. functions array element must be an object', path, 'value');
+    if (!isObject(json)) {
+      // Elasticsearch's message has its arguments in this order.
+      throw this.parsing(`failed to parse [START_OBJECT]. malformed query, expected a [${esToken(json)}] while parsing functions but got a [function_score] instead`, path, 'value');
+    }
     let filter: QueryNode | undefined;
     let weight: number | undefined;
     let fn: ScoreFunction | undefined;
     let fnName: string | undefined;
     for (const [key, value] of Object.entries(json)) {
       const at = [...path, key];
-      if (key === 'filter' && isObject(value)) filter = this.query(value, at, depth);
-      else if (key === 'weight' && !isObject(value) && !Array.isArray(value)) weight = this.number(value, at, false);
-      else if (isObject(value)) {
-        if (fnName !== undefined) throw this.parsing(`failed to parse function_score functions. already found [${fnName}], now encountering [${key}].`, at);
-        fnName = key;
-        fn = this.scoreFunction(key, value, at);
+      if (isObject(value)) {
+        if (key === 'filter') filter = this.query(value, at, depth);
+        else {
+          if (fnName !== undefined) throw this.parsing(`failed to parse function_score functions. already found [${fnName}], now encountering [${key}].`, at);
+          fnName = key;
+          fn = this.scoreFunction(key, value, at);
+        }
+      } else if (key === 'weight' && !Array.isArray(value)) {
+        weight = this.number(value, at, false);
       } else {
-        throw this.parsing(`failed to parse function_score functions. field [${key}] is not supported`, at);
+        throw this.parsing(`failed to parse [function_score] query. field [${key}] is not supported`, at);
       }
     }
-    if (!fn) {
-      if (weight === undefined) throw this.parsing('failed to parse [function_score] query. function must have a [weight] or a score function', path);
-      fn = { kind: 'weight', weight };
-    } else if (weight !== undefined) fn = { ...fn, weight };
+    if (weight !== undefined) fn = fn ? { ...fn, weight } : { kind: 'weight', weight };
+    if (!fn) throw this.parsing('failed to parse [function_score] query. an entry in functions list is missing a function.', path, 'value');
     return filter ? { ...fn, filter } : fn;
   }
 
