@@ -489,7 +489,7 @@ class DslParser {
   }
 
   private commonOf(o: Json): { boost: number; name?: string } {
-    const out: { boost: number; name?: string } = { boost: num(o.boost, 1) };
+    const out: { boost: number; name?: string } = { boost: checkBoost(num(o.boost, 1)) };
     if (o.name !== undefined) out.name = o.name as string;
     return out;
   }
@@ -499,7 +499,7 @@ class DslParser {
     const out: { boost: number; name?: string } = { boost: 1 };
     for (const [key, value] of Object.entries(body)) {
       const at = [...path, key];
-      if (key === 'boost') out.boost = this.objectParserFloat(type, key, value, at);
+      if (key === 'boost') out.boost = this.objectParserBoost(type, value, at);
       else if (key === '_name') out.name = this.objectParserString(type, key, value, at);
       else throw this.xContent(`[${type}] unknown field [${key}]${didYouMean(key, ['boost', '_name'])}`, at);
     }
@@ -512,6 +512,16 @@ class DslParser {
       return this.number(value, path, false);
     } catch (error) {
       throw this.xContent(`[${type}] failed to parse field [${key}]`, path, error as QuarryError);
+    }
+  }
+
+  /** ObjectParser's declared `boost`: a negative one fails inside the setter, so it is wrapped too. */
+  private objectParserBoost(type: string, value: unknown, path: PathStep[]): number {
+    const boost = this.objectParserFloat(type, 'boost', value, path);
+    try {
+      return checkBoost(boost);
+    } catch (error) {
+      throw this.xContent(`[${type}] failed to parse field [boost]`, path, error as QuarryError);
     }
   }
 
@@ -566,7 +576,7 @@ class DslParser {
           if (typeof v !== 'string' && typeof v !== 'number') throw this.xContent(`[ids] failed to parse field [values]`, [...at, i], this.xContent(`values doesn't support values of type: ${esToken(v)}`, [...at, i]));
           return String(v);
         });
-      } else if (key === 'boost') boost = this.objectParserFloat('ids', key, value, at);
+      } else if (key === 'boost') boost = this.objectParserBoost('ids', value, at);
       else if (key === '_name') name = this.objectParserString('ids', key, value, at);
       else throw this.xContent(`[ids] unknown field [${key}]${didYouMean(key, ['values', 'boost', '_name'])}`, at);
     }
@@ -638,7 +648,7 @@ class DslParser {
           throw this.xContent(`[bool] failed to parse field [${key}]`, at, error as QuarryError);
         }
         node.minimumShouldMatch = typeof value === 'boolean' ? String(value) : value;
-      } else if (key === 'boost') node.boost = this.objectParserFloat('bool', key, value, at);
+      } else if (key === 'boost') node.boost = this.objectParserBoost('bool', value, at);
       else if (key === '_name') node.name = this.objectParserString('bool', key, value, at);
       else if (key === 'adjust_pure_negative') {
         if (typeof value !== 'boolean' && typeof value !== 'string') throw this.xContent(`[bool] ${key} doesn't support values of type: ${esToken(value)}`, at);
@@ -772,7 +782,8 @@ class DslParser {
               break;
             case 'relation': {
               const r = String(v).toLowerCase();
-              if (!RANGE_RELATIONS.includes(r as RangeRelation)) throw this.parsing(`[range] query does not support relation [${String(v)}]`, vat);
+              if (r === 'disjoint') throw new QuarryError('illegal_argument_exception', `[range] query does not support relation [${String(v)}]`);
+              if (!RANGE_RELATIONS.includes(r as RangeRelation)) throw new QuarryError('illegal_argument_exception', `${String(v)} is not a valid relation`);
               relation = r as RangeRelation;
               break;
             }
@@ -786,7 +797,8 @@ class DslParser {
         throw this.parsing(`[range] query does not support [${key}]`, at);
       }
     }
-    if (field === undefined || field === '') throw new QuarryError('illegal_argument_exception', '[range] requires field name');
+    if (field === undefined || field === '') throw new QuarryError('illegal_argument_exception', 'field name is null or empty');
+    checkBoost(boost);
     return {
       kind: 'range',
       field,
@@ -1198,6 +1210,12 @@ class DslParser {
 /** `{ [key]: value }` when the value is defined, else `{}` (keeps optional fields absent, not undefined). */
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** AbstractQueryBuilder.checkNegativeBoost. */
+function checkBoost(boost: number): number {
+  if (boost < 0) throw new QuarryError('illegal_argument_exception', 'negative [boost] are not allowed.');
+  return boost;
 }
 
 function str(value: unknown): string | undefined {
