@@ -300,6 +300,19 @@ class Lexer {
   }
 }
 
+/** JavaCC's tokenImage of each token kind, as its error messages print them. */
+const TOKEN_IMAGES: Record<TokenKind, string> = {
+  AND: '<AND>', OR: '<OR>', NOT: '<NOT>', PLUS: '"+"', MINUS: '"-"', BAREOPER: '<BAREOPER>', LPAREN: '"("', RPAREN: '")"',
+  COLON: '":"', STAR: '"*"', CARAT: '"^"', QUOTED: '<QUOTED>', TERM: '<TERM>', FUZZY_SLOP: '<FUZZY_SLOP>', PREFIXTERM: '<PREFIXTERM>',
+  WILDTERM: '<WILDTERM>', REGEXPTERM: '<REGEXPTERM>', RANGEIN_START: '"["', RANGEEX_START: '"{"', NUMBER: '<NUMBER>', RANGE_TO: '"TO"',
+  RANGEIN_END: '"]"', RANGEEX_END: '"}"', RANGE_QUOTED: '<RANGE_QUOTED>', RANGE_GOOP: '<RANGE_GOOP>', EOF: '<EOF>',
+};
+
+/** JavaCC's add_escapes: backslash escapes for quotes, backslashes and control characters. */
+function javaccEscape(text: string): string {
+  return text.replace(/[\b\t\n\f\r"'\\]/g, (c) => ({ '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r', '"': '\\"', "'": "\\'", '\\': '\\\\' })[c] ?? c);
+}
+
 function lineOf(s: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset; i++) if (s[i] === '\n') line++;
@@ -382,10 +395,12 @@ class ClassicParser {
     return this.consume();
   }
 
+  /** JavaCC's ParseException text (without its "Was expecting one of" list). */
   private unexpected(token: Token): SyntaxError {
     const offset = token.kind === 'EOF' ? Math.max(0, this.text.length - 1) : token.offset;
-    const image = token.kind === 'EOF' ? '<EOF>' : token.image;
-    return new SyntaxError(`Encountered "${image}" at line ${lineOf(this.text, offset)}, column ${columnOf(this.text, offset) + (token.kind === 'EOF' ? 1 : 1)}.`);
+    const where = `at line ${lineOf(this.text, offset)}, column ${columnOf(this.text, offset) + 1}.`;
+    if (token.kind === 'EOF') return new SyntaxError(`Encountered "<EOF>" ${where}`);
+    return new SyntaxError(`Encountered " ${TOKEN_IMAGES[token.kind]} "${javaccEscape(token.image)} "" ${where}`);
   }
 
   private startsClause(kind: TokenKind): boolean {
