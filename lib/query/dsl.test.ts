@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { QuarryError } from '../common/errors.js';
 import type { QueryNode } from './ast.js';
 import { didYouMean, fieldWeight, parseQuery, parseUriQuery } from './dsl.js';
-import { MAX_CLAUSE_COUNT, MAX_NESTED_DEPTH } from './limits.js';
+import { MAX_CLAUSE_COUNT, MAX_NESTED_DEPTH, MAX_TERMS_COUNT } from './limits.js';
 
 function thrown(fn: () => unknown): QuarryError {
   try {
@@ -375,6 +375,17 @@ describe('limits', () => {
     expect(wrapped.type).toBe('x_content_parse_exception');
     expect(wrapped.toResponse().error.root_cause).toEqual([
       { type: 'illegal_argument_exception', reason: 'The nested depth of the query exceeds the maximum nested depth for queries set in [indices.query.bool.max_nested_depth]' },
+    ]);
+  });
+
+  it('refuses terms queries over index.max_terms_count', () => {
+    // Goal: MAX_TERMS_COUNT values parse (one clause), one more is Elasticsearch's illegal_argument_exception.
+    const values = (n: number): unknown => ({ terms: { a: Array.from({ length: n }, (_, i) => i) } });
+    expect(() => parseQuery(values(MAX_TERMS_COUNT))).not.toThrow();
+    const error = thrown(() => parseQuery(values(MAX_TERMS_COUNT + 1)));
+    expect([error.type, error.message]).toEqual([
+      'illegal_argument_exception',
+      `The number of terms [${MAX_TERMS_COUNT + 1}] used in the Terms Query request has exceeded the allowed maximum of [${MAX_TERMS_COUNT}]. This maximum can be set by changing the [index.max_terms_count] index level setting.`,
     ]);
   });
 

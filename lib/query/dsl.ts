@@ -30,7 +30,7 @@ import type {
   ZeroTermsQuery,
 } from './ast.js';
 import { locateJsonPath, type PathStep } from './json-position.js';
-import { FUZZINESS_MAX_EDITS, MAX_CLAUSE_COUNT, MAX_DETERMINIZED_STATES_DEFAULT, MAX_EXPANSIONS_DEFAULT, MAX_NESTED_DEPTH, MAX_REGEX_LENGTH } from './limits.js';
+import { FUZZINESS_MAX_EDITS, MAX_CLAUSE_COUNT, MAX_DETERMINIZED_STATES_DEFAULT, MAX_EXPANSIONS_DEFAULT, MAX_NESTED_DEPTH, MAX_REGEX_LENGTH, MAX_TERMS_COUNT } from './limits.js';
 import { checkMinimumShouldMatch } from './minimum-should-match.js';
 import { escapeQueryString, parseQueryString, parseSimpleQueryString, parseSimpleQueryStringFlags } from './query-string.js';
 
@@ -616,6 +616,13 @@ class DslParser {
     }
     if (field === undefined) {
       throw this.parsing('[terms] query requires a field name, followed by array of terms or a document lookup specification', path);
+    }
+    if (values.length > MAX_TERMS_COUNT) {
+      throw new QuarryError(
+        'illegal_argument_exception',
+        `The number of terms [${values.length}] used in the Terms Query request has exceeded the allowed maximum of [${MAX_TERMS_COUNT}]. ` +
+          'This maximum can be set by changing the [index.max_terms_count] index level setting.',
+      );
     }
     return { kind: 'terms', field, values, ...this.commonOf(o) };
   }

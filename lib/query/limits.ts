@@ -19,6 +19,9 @@ export const MAX_CLAUSE_COUNT = 4096;
  */
 export const MAX_NESTED_DEPTH = 30;
 
+/** Most values in one `terms` query (`index.max_terms_count`, default 65 536): each is a term lookup. */
+export const MAX_TERMS_COUNT = 65_536;
+
 /** Longest regexp pattern in characters (`index.max_regex_length`, default 1000). */
 export const MAX_REGEX_LENGTH = 1000;
 
