@@ -74,10 +74,10 @@ const PARSED_QUERIES = [
 
 /** Elasticsearch query types we do not parse yet: named so the error says "not supported yet" rather than "unknown". */
 const LATER_QUERIES = [
-  'nested', 'has_child', 'has_parent', 'parent_id', 'terms_set', 'combined_fields', 'geo_distance', 'geo_bounding_box', 'geo_polygon',
+  'nested', 'has_child', 'has_parent', 'parent_id', 'terms_set', 'combined_fields', 'geo_distance', 'geo_bounding_box',
   'geo_shape', 'shape', 'more_like_this', 'script', 'script_score', 'percolate', 'distance_feature', 'rank_feature', 'wrapper', 'pinned',
   'intervals', 'span_term', 'span_first', 'span_near', 'span_or', 'span_not', 'span_containing', 'span_within', 'span_multi',
-  'field_masking_span', 'knn', 'sparse_vector', 'text_expansion', 'weighted_tokens', 'semantic', 'rule', 'type',
+  'field_masking_span', 'knn', 'sparse_vector', 'text_expansion', 'weighted_tokens', 'semantic', 'rule',
 ];
 
 /** Every query name Elasticsearch registers that we know of: the candidates of "did you mean". */
