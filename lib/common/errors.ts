@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   x_content_parse_exception: 400,
   json_parse_exception: 400,
   illegal_argument_exception: 400,
+  number_format_exception: 400,
   action_request_validation_exception: 400,
   invalid_index_name_exception: 400,
   mapper_parsing_exception: 400,
@@ -17,6 +18,7 @@ export const ERROR_STATUS = {
   strict_dynamic_mapping_exception: 400,
   parsing_exception: 400,
   query_shard_exception: 400,
+  query_validation_exception: 400,
   search_phase_execution_exception: 400,
   resource_already_exists_exception: 400,
   index_not_found_exception: 404,
@@ -71,7 +73,10 @@ export class QuarryError extends Error {
   /** The whole response JSON: `{"error":{root_cause,type,reason,...},"status":N}`. */
   toResponse(): { error: Record<string, unknown>; status: number } {
     const inner = this.toBody();
-    return { error: { root_cause: [this.rootCause().toBody()], ...inner }, status: this.status };
+    // Elasticsearch lists root causes without their own caused_by (also one carried in `extra`).
+    const root = this.rootCause().toBody();
+    delete root.caused_by;
+    return { error: { root_cause: [root], ...inner }, status: this.status };
   }
 
   private rootCause(): QuarryError {

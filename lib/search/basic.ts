@@ -7,7 +7,10 @@
  * Evaluation is per segment over dense arrays (a score and a match flag per doc): simple and fast for
  * the filters here, O(maxDoc) per clause.
  */
+import { QuarryError } from '../common/errors.js';
 import type { QueryNode as ShardQuery } from '../query/ast.js';
+import { childQueries } from '../query/dsl.js';
+import { resolveMinimumShouldMatch } from '../query/minimum-should-match.js';
 import type { ShardHit, ShardSearchResult } from '../query/results.js';
 import { numericTerm, parseDate, resolveField, type Mappings } from '../mapping/index.js';
 import { NO_MORE_DOCS, type SegmentSnapshot, type SnapshotSegment } from '../segments/types.js';
@@ -39,6 +42,7 @@ export interface ExecuteOptions {
 
 /** Runs `query` over `snapshot` and returns the top `size` hits with sources (query + fetch in one). */
 export function executeQuery(snapshot: SegmentSnapshot, mappings: Mappings, query: ShardQuery, options: ExecuteOptions): ShardSearchResult {
+  checkExecutable(query);
   const heap = new TopKHeap(options.size);
   let total = 0;
   let maxScore = -Infinity;
@@ -84,6 +88,7 @@ export function executeQuery(snapshot: SegmentSnapshot, mappings: Mappings, quer
 
 /** Counts matching live docs (for `_count`). */
 export function countQuery(snapshot: SegmentSnapshot, mappings: Mappings, query: ShardQuery): number {
+  checkExecutable(query);
   let total = 0;
   for (const seg of snapshot.segments) {
     const { matched } = evaluate(snapshot, seg, mappings, query);
@@ -93,6 +98,27 @@ export function countQuery(snapshot: SegmentSnapshot, mappings: Mappings, query:
     }
   }
   return total;
+}
+
+/** The node kinds this evaluator runs; the parser knows the whole DSL, execution grows with the search issue. */
+const EXECUTABLE_KINDS: ReadonlySet<string> = new Set(['match_all', 'match_none', 'ids', 'term', 'terms', 'bool']);
+
+/**
+ * Refuses, before touching any segment (so an empty shard answers the same), a query holding a node
+ * this evaluator cannot run: 400 query_shard_exception naming the query type.
+ */
+export function checkExecutable(query: ShardQuery): void {
+  const stack: ShardQuery[] = [query];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (!EXECUTABLE_KINDS.has(node.kind)) {
+      throw new QuarryError('query_shard_exception', `query [${node.kind}] is not supported yet (supported: match_all, match_none, ids, term, terms, bool)`);
+    }
+    if (node.kind === 'term' && node.caseInsensitive === true) {
+      throw new QuarryError('query_shard_exception', '[term] case_insensitive is not supported yet');
+    }
+    stack.push(...childQueries(node));
+  }
 }
 
 function newMatches(maxDoc: number): SegmentMatches {
@@ -134,6 +160,9 @@ function evaluate(snapshot: SegmentSnapshot, seg: SnapshotSegment, mappings: Map
     }
     case 'bool':
       return boolMatches(snapshot, seg, mappings, query);
+    default:
+      // checkExecutable refused every other kind before evaluation started.
+      throw new QuarryError('query_shard_exception', `query [${query.kind}] is not supported yet`);
   }
 }
 
@@ -154,7 +183,11 @@ function boolMatches(snapshot: SegmentSnapshot, seg: SnapshotSegment, mappings: 
     for (let d = 0; d < maxDoc; d++) if (c.matched[d] === 0) m.matched[d] = 0;
   }
   // Elasticsearch: with no must/filter clause at least one should clause must match.
-  const minShould = query.minimumShouldMatch ?? (required.length === 0 && query.should.length > 0 ? 1 : 0);
+  // The spec resolves against this bool's should count (Elasticsearch: Queries.calculateMinShouldMatch);
+  // it is not capped, so asking for more should clauses than exist matches nothing, as in Lucene. A bool
+  // without must/filter clauses needs one should clause whatever the spec says (Lucene's disjunction).
+  let minShould = query.minimumShouldMatch !== undefined ? resolveMinimumShouldMatch(query.minimumShouldMatch, query.should.length) : 0;
+  if (minShould === 0 && required.length === 0 && query.should.length > 0) minShould = 1;
   if (query.should.length > 0) {
     const counts = new Uint16Array(maxDoc);
     for (const clause of query.should) {

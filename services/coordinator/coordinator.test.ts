@@ -1,5 +1,5 @@
 /**
- * Unit tests of the coordinator's pure parts: routing rules, JSON error positions, names, query
+ * Unit tests of the coordinator's pure parts: routing rules, JSON error positions, names,
  * parsing, `_source` filtering, parameters and generated ids. The HTTP behaviour on a real node is
  * tested in test/http.
  */
@@ -9,7 +9,6 @@ import { findSyntaxError, lineColumn, parseDocument, parseJson } from './body.js
 import { generateId } from './ids.js';
 import { globMatches, idProblem, validateIndexName } from './names.js';
 import { refreshParam, writeConditions } from './params.js';
-import { parseQuery } from './query.js';
 import { RestRouter, UnroutableRequest, checkParams } from './router.js';
 import { filterSource } from './source-filter.js';
 
@@ -121,27 +120,6 @@ describe('names', () => {
     const started = performance.now();
     expect(globMatches('*a*a*a*a*a*a*a*a*b', 'a'.repeat(5000))).toBe(false);
     expect(performance.now() - started).toBeLessThan(1000);
-  });
-});
-
-describe('query parsing', () => {
-  it('maps the supported queries to ShardQuery', () => {
-    // Goal: both term forms, terms, ids and bool with minimum_should_match resolve as documented.
-    expect(parseQuery({ term: { a: 'x' } })).toEqual({ kind: 'term', field: 'a', value: 'x', boost: 1 });
-    expect(parseQuery({ term: { a: { value: 3, boost: 2 } } })).toEqual({ kind: 'term', field: 'a', value: 3, boost: 2 });
-    expect(parseQuery({ terms: { a: ['x', 'y'] } })).toEqual({ kind: 'terms', field: 'a', values: ['x', 'y'], boost: 1 });
-    expect(parseQuery({ ids: { values: ['1'] } })).toEqual({ kind: 'ids', values: ['1'], boost: 1 });
-    const bool = parseQuery({ bool: { should: [{ match_all: {} }, { match_none: {} }, { term: { a: 1 } }], minimum_should_match: '-1', filter: { term: { b: true } } } });
-    expect(bool).toMatchObject({ kind: 'bool', minimumShouldMatch: 2, filter: [{ kind: 'term', field: 'b', value: true }] });
-  });
-
-  it('reports unknown queries with a position', () => {
-    // Goal: parsing_exception "unknown query [x]" with line/col of the key in the body text.
-    const text = '{\n  "query": { "nope": {} }\n}';
-    const error = thrown(() => parseQuery(JSON.parse(text).query, text));
-    expect(error.type).toBe('parsing_exception');
-    expect(error.message).toBe('unknown query [nope]');
-    expect(error.extra).toEqual({ line: 2, col: 14 });
   });
 });
 

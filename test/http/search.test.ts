@@ -1,7 +1,8 @@
 /**
  * `_search` and `_count` on a real node (the minimal query set of this issue): fan-out over shards,
  * merge order, from/size paging and the result-window limit, `_source` options, totals, seq_no and
- * version in hits, multi-index expressions, and query parsing errors with positions.
+ * version in hits, multi-index expressions, query parsing errors with positions, `?q=`, and the 400 for
+ * query types the shards cannot run yet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from './node.js';
@@ -126,6 +127,25 @@ describe('search', () => {
     const topLevel = await node.client.post('/books/_search', { qeury: {} });
     expect(topLevel.status).toBe(400);
     expect(topLevel.body.error.type).toBe('parsing_exception');
+  });
+  it('parses the whole DSL but answers query_shard_exception for queries shards cannot run yet', async () => {
+    // Goal: a valid match/range/query_string (body or ?q=) is a 400 naming the query type; a bad one
+    // inside bool is x_content_parse_exception whose root cause is the inner parsing_exception.
+    const match = await node.client.post('/books/_search', { query: { bool: { must: { match: { title: 'book' } } } } });
+    expect(match.status).toBe(400);
+    expect(match.body.error).toMatchObject({ type: 'query_shard_exception', reason: 'query [match] is not supported yet (supported: match_all, match_none, ids, term, terms, bool)' });
+    const uri = await node.client.get('/books/_search?q=title:book&df=title&default_operator=AND');
+    expect(uri.status).toBe(400);
+    expect(uri.body.error).toMatchObject({ type: 'query_shard_exception', reason: expect.stringContaining('query [query_string] is not supported yet') });
+    const badSyntax = await node.client.get('/books/_count?q=' + encodeURIComponent('title:(a OR'));
+    expect(badSyntax.status).toBe(400);
+    expect(badSyntax.body.error).toMatchObject({ type: 'query_shard_exception', reason: 'Failed to parse query [title:(a OR]', caused_by: { type: 'parse_exception' } });
+    const nested = await node.client.post('/books/_search', '{"query":{"bool":{"filter":[{"term":{"tag":"fizz"}},{"nope":{}}]}}}');
+    expect(nested.status).toBe(400);
+    expect(nested.body.error).toMatchObject({ type: 'x_content_parse_exception', reason: '[1:19] [bool] failed to parse field [filter]' });
+    expect(nested.body.error.root_cause).toEqual([{ type: 'parsing_exception', reason: 'unknown query [nope]', line: 1, col: 54 }]);
+    const msm = await node.client.post('/books/_count', { query: { bool: { should: [{ term: { tag: 'fizz' } }], minimum_should_match: '3<90%' } } });
+    expect(msm.body.count).toBe(20);
   });
 });
 

@@ -10,7 +10,8 @@ import { parseObjectBody } from '../body.js';
 import type { Deps } from '../deps.js';
 import { resolveIndices } from '../names.js';
 import { booleanParam, integerParam, sourceFromJson, sourceParams, type SourceFilter } from '../params.js';
-import { parseQuery } from '../query.js';
+import type { QueryNode } from '../../../lib/query/ast.js';
+import { parseQuery, parseUriQuery } from '../../../lib/query/dsl.js';
 import { JsonBuilder, formatFloat, quote, sendJson, sendJsonText } from '../respond.js';
 import type { RestContext, RestRouter } from '../router.js';
 import { filterSource } from '../source-filter.js';
@@ -22,8 +23,10 @@ const SEARCH_SIZE_DEFAULT = 10;
 const TRACK_TOTAL_HITS_DEFAULT = 10_000;
 
 const INDEX_EXPRESSION_PARAMS = ['ignore_unavailable', 'allow_no_indices', 'expand_wildcards', 'ignore_throttled', 'preference', 'routing'];
-const SEARCH_PARAMS = [...INDEX_EXPRESSION_PARAMS, 'from', 'size', 'track_total_hits', '_source', '_source_includes', '_source_excludes', 'seq_no_primary_term', 'version', 'timeout', 'rest_total_hits_as_int', 'typed_keys', 'search_type', 'request_cache', 'batched_reduce_size', 'max_concurrent_shard_requests', 'pre_filter_shard_size', 'ccs_minimize_roundtrips', 'allow_partial_search_results', 'q'];
-const COUNT_PARAMS = [...INDEX_EXPRESSION_PARAMS, 'q', 'min_score', 'terminate_after'];
+/** URI search: `q` (query_string syntax) and the options that shape it. */
+const URI_QUERY_PARAMS = ['q', 'df', 'default_operator', 'analyzer', 'analyze_wildcard', 'lenient'];
+const SEARCH_PARAMS = [...INDEX_EXPRESSION_PARAMS, ...URI_QUERY_PARAMS, 'from', 'size', 'track_total_hits', '_source', '_source_includes', '_source_excludes', 'seq_no_primary_term', 'version', 'timeout', 'rest_total_hits_as_int', 'typed_keys', 'search_type', 'request_cache', 'batched_reduce_size', 'max_concurrent_shard_requests', 'pre_filter_shard_size', 'ccs_minimize_roundtrips', 'allow_partial_search_results'];
+const COUNT_PARAMS = [...INDEX_EXPRESSION_PARAMS, ...URI_QUERY_PARAMS, 'min_score', 'terminate_after'];
 
 /** Top-level search body keys understood today. */
 const SEARCH_BODY_KEYS = new Set(['query', 'from', 'size', '_source', 'track_total_hits', 'seq_no_primary_term', 'version', 'timeout']);
@@ -51,8 +54,26 @@ interface SearchRequest {
   version: boolean;
 }
 
+/**
+ * The query of a search or count: `?q=` (a query_string query, which wins over the body's, as in
+ * Elasticsearch), else the body's `query`, else match_all.
+ */
+function requestQuery(ctx: RestContext, bodyQuery: unknown, text: string | undefined): QueryNode {
+  if (ctx.query.q !== undefined) {
+    const lenient = ctx.query.lenient;
+    const analyzeWildcard = ctx.query.analyze_wildcard;
+    return parseUriQuery(ctx.query.q, {
+      ...(ctx.query.df !== undefined ? { df: ctx.query.df } : {}),
+      ...(ctx.query.default_operator !== undefined ? { defaultOperator: ctx.query.default_operator } : {}),
+      ...(ctx.query.analyzer !== undefined ? { analyzer: ctx.query.analyzer } : {}),
+      ...(analyzeWildcard !== undefined ? { analyzeWildcard: booleanParam(ctx.query, 'analyze_wildcard', false) } : {}),
+      ...(lenient !== undefined ? { lenient: booleanParam(ctx.query, 'lenient', false) } : {}),
+    });
+  }
+  return bodyQuery === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(bodyQuery, text);
+}
+
 async function parseSearchRequest(ctx: RestContext): Promise<SearchRequest> {
-  if (ctx.query.q !== undefined) throw errors.illegalArgument('the [q] parameter (query_string syntax) is not supported yet; send a query in the body');
   const bytes = await ctx.readBody();
   const body = parseObjectBody(bytes) ?? {};
   const text = bytes.length > 0 ? bytes.toString('utf8') : undefined;
@@ -60,7 +81,7 @@ async function parseSearchRequest(ctx: RestContext): Promise<SearchRequest> {
     if (LATER_BODY_KEYS.has(key)) throw errors.illegalArgument(`[${key}] is not supported yet`);
     if (!SEARCH_BODY_KEYS.has(key)) throw new QuarryError('parsing_exception', `Unknown key for a ${typeof body[key] === 'object' && body[key] !== null ? 'START_OBJECT' : 'VALUE_STRING'} in [${key}].`);
   }
-  const query = body.query === undefined ? ({ kind: 'match_all', boost: 1 } as const) : parseQuery(body.query, text);
+  const query = requestQuery(ctx, body.query, text);
   const from = integerParam(ctx.query, 'from') ?? bodyInteger(body.from, 'from') ?? 0;
   const size = integerParam(ctx.query, 'size') ?? bodyInteger(body.size, 'size') ?? SEARCH_SIZE_DEFAULT;
   if (from < 0) throw errors.illegalArgument(`[from] parameter cannot be negative, found [${from}]`);
@@ -219,13 +240,12 @@ function resultWindowTooLarge(metadata: IndexMetadata, window: number, maxResult
 }
 
 async function count(deps: Deps, ctx: RestContext, expression: string | undefined): Promise<void> {
-  if (ctx.query.q !== undefined) throw errors.illegalArgument('the [q] parameter (query_string syntax) is not supported yet; send a query in the body');
   const bytes = await ctx.readBody();
   const body = parseObjectBody(bytes) ?? {};
   for (const key of Object.keys(body)) {
     if (key !== 'query') throw new QuarryError('parsing_exception', `request does not support [${key}]`);
   }
-  const query = body.query === undefined ? ({ kind: 'match_all', boost: 1 } as const) : parseQuery(body.query, bytes.toString('utf8'));
+  const query = requestQuery(ctx, body.query, bytes.length > 0 ? bytes.toString('utf8') : undefined);
   const indices = resolveIndices(deps.node, expression, booleanParam(ctx.query, 'ignore_unavailable', false));
   const shards = shardTargets(indices);
   const counts = await Promise.all(shards.map((target) => deps.node.count({ index: target.metadata.name, shard: target.shard, query })));
