@@ -893,10 +893,11 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
 
 // ---- Freeze / thaw: shipping a retired buffer to the segment-writer thread ----
 //
-// `SegmentBuilder.freeze()` copies what `writeSegment` reads into plain typed arrays (structured-
-// cloneable and transferable, no per-doc or per-term objects, so posting it to a worker costs a
-// few copies of large buffers rather than a deep clone), and `thawBuffer` wraps them in a read-only
-// `SegmentSource` in the worker. Strings (ids, routings, terms) travel as UTF-16 code units joined
+// `SegmentBuilder.freeze()` turns what `writeSegment` reads into plain typed arrays (no per-doc or
+// per-term objects, so posting it to a worker is a handful of transfers, not a deep clone): the
+// postings pool blocks and the `_source` chunks are SharedArrayBuffers from the start and are shared
+// as they are (a frozen builder never writes them again: addDocument refuses), the rest is copied.
+// `thawBuffer` wraps it in a read-only `SegmentSource` in the worker. Strings (ids, routings, terms) travel as UTF-16 code units joined
 // into one array plus offsets: one native copy each way, and unlike UTF-8 it round-trips any JS
 // string exactly (a lone surrogate would not survive UTF-8), so the worker writes byte-for-byte the
 // segment the main thread would have written.
