@@ -552,11 +552,13 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
 
     const fields: FrozenField[] = [];
     for (const field of this.fields.values()) {
+      // Only through fieldTerms: the term table's layout is the builder's business.
       const texts: string[] = [];
-      const termIds = new Int32Array(field.termIds.size);
+      let termIds: Int32Array = new Int32Array(1024);
       let n = 0;
       for (const [term, termId] of this.fieldTerms(field)) {
         texts.push(term);
+        termIds = growInt32(termIds, n + 1);
         termIds[n++] = termId;
         if ((n & (FREEZE_STEP_ITEMS - 1)) === 0) yield;
       }
@@ -571,7 +573,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
         sumDocFreq: field.sumDocFreq,
         termChars: terms.chars,
         termOffsets: terms.offsets,
-        termIds: termIds.subarray(0, n),
+        termIds: termIds.slice(0, n),
       });
       yield;
     }
