@@ -11,6 +11,7 @@
  * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
  * position delta varints (first from 0) per occurrence, for fields that index positions.
  */
+import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { QuarryError } from '../common/errors.js';
 import type {
@@ -34,6 +35,16 @@ const POOL_BLOCK_MASK = POOL_BLOCK_BYTES - 1;
 /** Slice sizes by level: a term's stream starts small (most terms occur once) and doubles. */
 const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
 const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
+/**
+ * `_source` bytes are copied into shared chunks of this size (a source above SOURCE_OWN_CHUNK_BYTES
+ * gets a chunk of its own): freezing the buffer then shares them with the writer thread instead of
+ * copying tens of MB on the event loop (see "Freeze / thaw" below).
+ */
+const SOURCE_CHUNK_BYTES = 1 << 20;
+const SOURCE_OWN_CHUNK_BYTES = SOURCE_CHUNK_BYTES >>> 2;
+/** Work items (terms, docs) between the yields of a freeze driven in slices. */
+const FREEZE_STEP_ITEMS = 8192;
+const EMPTY_BYTES = new Uint8Array(0);
 /** Bytes per term of the parallel term arrays below (for ramBytesUsed). */
 const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
 /** Rough heap cost of one Map entry plus the string header (V8, 64-bit). */
@@ -80,6 +91,39 @@ class KeywordBuffer {
   count = 0;
 }
 
+/** The numeric column over [0, maxDoc) of a buffered numeric field (values in doc order). */
+function numericColumnOf(buf: { values: Float64Array; docs: Int32Array; count: number }, maxDoc: number): NumericColumn {
+  const values = buf.values.slice(0, buf.count);
+  let dense = buf.count === maxDoc;
+  for (let i = 0; dense && i < buf.count; i++) if (buf.docs[i] !== i) dense = false;
+  if (dense) return { offsets: null, values };
+  const offsets = new Uint32Array(maxDoc + 1);
+  for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
+  for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
+  return { offsets, values };
+}
+
+/** The keyword column over [0, maxDoc) of a buffered keyword field, terms sorted by UTF-8 bytes. */
+function keywordColumnOf(buf: { readonly terms: readonly string[]; valueOrds: Int32Array; docs: Int32Array; count: number }, maxDoc: number): KeywordColumn {
+  const order = buf.terms.map((_, i) => i);
+  order.sort((a, b) => compareUtf8(buf.terms[a], buf.terms[b]));
+  const terms = order.map((i) => buf.terms[i]);
+  const remap = new Int32Array(order.length);
+  for (let sorted = 0; sorted < order.length; sorted++) remap[order[sorted]] = sorted;
+  const offsets = new Uint32Array(maxDoc + 1);
+  for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
+  for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
+  const ords = new Int32Array(buf.count);
+  for (let i = 0; i < buf.count; i++) ords[i] = remap[buf.valueOrds[i]];
+  // Values of one doc are contiguous (docs arrive in order); sort each doc's ordinals.
+  for (let d = 0; d < maxDoc; d++) {
+    const from = offsets[d];
+    const to = offsets[d + 1];
+    if (to - from > 1) ords.subarray(from, to).sort();
+  }
+  return { terms, offsets, ords };
+}
+
 /** Growable-array helpers (doubling; copies are amortised over appends). */
 function growInt32(a: Int32Array, min: number): Int32Array {
   if (a.length >= min) return a;
@@ -114,8 +158,122 @@ export interface BufferedPostings {
   count: number;
 }
 
+/** Scratch arrays that decoded postings are written into (reused from term to term). */
+class PostingsScratch {
+  docs: Int32Array = new Int32Array(256);
+  freqs: Int32Array = new Int32Array(256);
+  positions: Int32Array = new Int32Array(256);
+}
+
+/**
+ * Decodes one term's docs (and positions) streams from a pool of POOL_BLOCK_BYTES blocks into
+ * `scratch` (valid until its next use). Shared by the builder and the frozen view of a buffer.
+ */
+function decodePostings(
+  blocks: readonly Uint8Array[],
+  docHead: Uint32Array,
+  docWrite: Uint32Array,
+  posHead: Uint32Array,
+  posWrite: Uint32Array,
+  docFreq: Int32Array,
+  termId: number,
+  field: { readonly hasFreqs: boolean; readonly hasPositions: boolean },
+  scratch: PostingsScratch,
+): BufferedPostings {
+  const count = docFreq[termId];
+  scratch.docs = growInt32(scratch.docs, count);
+  const docs = scratch.docs;
+  let freqs: Int32Array | null = null;
+  if (field.hasFreqs) freqs = scratch.freqs = growInt32(scratch.freqs, count);
+  // Docs stream.
+  let addr = docHead[termId];
+  let level = 0;
+  let end = addr + SLICE_SIZES[0] - 4;
+  const stop = docWrite[termId];
+  let doc = -1;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    // Inline varint reads that follow slice forwarding pointers.
+    let x = 0;
+    let shift = 0;
+    for (;;) {
+      if (addr === end) {
+        const block = blocks[addr >>> POOL_BLOCK_BITS];
+        const o = addr & POOL_BLOCK_MASK;
+        addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+        if (level < SLICE_LEVEL_MAX) level++;
+        end = addr + SLICE_SIZES[level] - 4;
+      }
+      const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+      addr++;
+      x |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    if (freqs === null) {
+      doc += x;
+      docs[i] = doc;
+      continue;
+    }
+    doc += x;
+    docs[i] = doc;
+    x = 0;
+    shift = 0;
+    for (;;) {
+      if (addr === end) {
+        const block = blocks[addr >>> POOL_BLOCK_BITS];
+        const o = addr & POOL_BLOCK_MASK;
+        addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+        if (level < SLICE_LEVEL_MAX) level++;
+        end = addr + SLICE_SIZES[level] - 4;
+      }
+      const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+      addr++;
+      x |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    freqs[i] = x;
+    total += x;
+  }
+  assert(addr === stop, 'docs stream length mismatch');
+  let positions: Int32Array | null = null;
+  if (field.hasPositions) {
+    positions = scratch.positions = growInt32(scratch.positions, total);
+    addr = posHead[termId];
+    level = 0;
+    end = addr + SLICE_SIZES[0] - 4;
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      let position = 0;
+      for (let f = freqs![i]; f > 0; f--) {
+        let x = 0;
+        let shift = 0;
+        for (;;) {
+          if (addr === end) {
+            const block = blocks[addr >>> POOL_BLOCK_BITS];
+            const o = addr & POOL_BLOCK_MASK;
+            addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
+            if (level < SLICE_LEVEL_MAX) level++;
+            end = addr + SLICE_SIZES[level] - 4;
+          }
+          const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
+          addr++;
+          x |= (b & 0x7f) << shift;
+          if (b < 0x80) break;
+          shift += 7;
+        }
+        position += x;
+        positions[k++] = position;
+      }
+    }
+    assert(addr === posWrite[termId], 'positions stream length mismatch');
+  }
+  return { docs, freqs, positions, count };
+}
+
 /** The in-memory buffer of a shard (see the module comment). */
-export class SegmentBuilder {
+export class SegmentBuilder implements SegmentSource<BuilderField> {
   private _maxDoc = 0;
   private deletedCount = 0;
   /** Bumped by every change; readers from asReader() check it. */
@@ -124,7 +282,13 @@ export class SegmentBuilder {
   // Stored fields and version columns.
   private readonly ids: string[] = [];
   private readonly routings: Array<string | undefined> = [];
+  /** Views into sourceChunks (shared memory, never written again once filled). */
   private readonly sources: Uint8Array[] = [];
+  private readonly sourceChunks: Uint8Array[] = [];
+  private sourceChunk: Uint8Array = EMPTY_BYTES;
+  private sourceChunkUsed = 0;
+  /** Set by freeze: the pool and source chunks are shared with a writer thread from then on. */
+  private frozen = false;
   private seqNos: Float64Array = new Float64Array(256);
   private versions: Float64Array = new Float64Array(256);
   private primaryTerms: Float64Array = new Float64Array(256);
@@ -178,9 +342,10 @@ export class SegmentBuilder {
   /**
    * Adds an analysed document; returns its buffer-local doc ordinal (0, 1, 2, ...). Validates the
    * whole document before changing anything, so a rejected document leaves the buffer untouched.
-   * The builder keeps a reference to `doc.source`: the caller must not mutate it afterwards.
+   * `doc.source` is copied (into shared memory chunks, see SOURCE_CHUNK_BYTES).
    */
   addDocument(doc: DocumentInput): number {
+    assert(!this.frozen, 'addDocument on a frozen buffer (its memory is shared with the segment writer)');
     this.validate(doc);
     const ordinal = this._maxDoc;
     this._maxDoc = ordinal + 1;
@@ -189,7 +354,7 @@ export class SegmentBuilder {
 
     this.ids.push(doc.id);
     this.routings.push(doc.routing);
-    this.sources.push(doc.source);
+    this.sources.push(this.copySource(doc.source));
     if (this.seqNos.length <= ordinal) {
       const size = ordinal + 1;
       this.seqNos = growFloat64(this.seqNos, size);
@@ -286,6 +451,10 @@ export class SegmentBuilder {
   invertedField(name: string): BuilderField | undefined {
     return this.fields.get(name);
   }
+  /** @internal The terms of a field with their term ids, in first-seen order. */
+  fieldTerms(field: BuilderField): Iterable<readonly [term: string, termId: number]> {
+    return field.termIds;
+  }
   /** @internal Norms of a field padded to maxDoc (a view when possible). */
   fieldNorms(field: BuilderField): Uint8Array | null {
     if (field.normsBuf === null) return null;
@@ -305,142 +474,140 @@ export class SegmentBuilder {
     return out;
   }
 
-  private scratchDocs: Int32Array = new Int32Array(256);
-  private scratchFreqs: Int32Array = new Int32Array(256);
-  private scratchPositions: Int32Array = new Int32Array(256);
+  private readonly scratch = new PostingsScratch();
 
   /** @internal Decodes a term's streams into scratch arrays (valid until the next call). */
   readPostings(field: BuilderField, termId: number): BufferedPostings {
-    const count = this.docFreq[termId];
-    this.scratchDocs = growInt32(this.scratchDocs, count);
-    const docs = this.scratchDocs;
-    let freqs: Int32Array | null = null;
-    if (field.hasFreqs) freqs = this.scratchFreqs = growInt32(this.scratchFreqs, count);
-    const blocks = this.blocks;
-    // Docs stream.
-    let addr = this.docHead[termId];
-    let level = 0;
-    let end = addr + SLICE_SIZES[0] - 4;
-    const stop = this.docWrite[termId];
-    let doc = -1;
-    let total = 0;
-    for (let i = 0; i < count; i++) {
-      // Inline varint reads that follow slice forwarding pointers.
-      let x = 0;
-      let shift = 0;
-      for (;;) {
-        if (addr === end) {
-          const block = blocks[addr >>> POOL_BLOCK_BITS];
-          const o = addr & POOL_BLOCK_MASK;
-          addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
-          if (level < SLICE_LEVEL_MAX) level++;
-          end = addr + SLICE_SIZES[level] - 4;
-        }
-        const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
-        addr++;
-        x |= (b & 0x7f) << shift;
-        if (b < 0x80) break;
-        shift += 7;
-      }
-      if (freqs === null) {
-        doc += x;
-        docs[i] = doc;
-        continue;
-      }
-      doc += x;
-      docs[i] = doc;
-      x = 0;
-      shift = 0;
-      for (;;) {
-        if (addr === end) {
-          const block = blocks[addr >>> POOL_BLOCK_BITS];
-          const o = addr & POOL_BLOCK_MASK;
-          addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
-          if (level < SLICE_LEVEL_MAX) level++;
-          end = addr + SLICE_SIZES[level] - 4;
-        }
-        const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
-        addr++;
-        x |= (b & 0x7f) << shift;
-        if (b < 0x80) break;
-        shift += 7;
-      }
-      freqs[i] = x;
-      total += x;
-    }
-    assert(addr === stop, 'docs stream length mismatch');
-    let positions: Int32Array | null = null;
-    if (field.hasPositions) {
-      positions = this.scratchPositions = growInt32(this.scratchPositions, total);
-      addr = this.posHead[termId];
-      level = 0;
-      end = addr + SLICE_SIZES[0] - 4;
-      let k = 0;
-      for (let i = 0; i < count; i++) {
-        let position = 0;
-        for (let f = freqs![i]; f > 0; f--) {
-          let x = 0;
-          let shift = 0;
-          for (;;) {
-            if (addr === end) {
-              const block = blocks[addr >>> POOL_BLOCK_BITS];
-              const o = addr & POOL_BLOCK_MASK;
-              addr = (block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24)) >>> 0;
-              if (level < SLICE_LEVEL_MAX) level++;
-              end = addr + SLICE_SIZES[level] - 4;
-            }
-            const b = blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK];
-            addr++;
-            x |= (b & 0x7f) << shift;
-            if (b < 0x80) break;
-            shift += 7;
-          }
-          position += x;
-          positions[k++] = position;
-        }
-      }
-      assert(addr === this.posWrite[termId], 'positions stream length mismatch');
-    }
-    return { docs, freqs, positions, count };
+    return decodePostings(this.blocks, this.docHead, this.docWrite, this.posHead, this.posWrite, this.docFreq, termId, field, this.scratch);
   }
 
   /** @internal The numeric column of a field over [0, maxDoc), or null. */
   numericColumn(name: string): NumericColumn | null {
     const buf = this.numeric.get(name);
-    if (buf === undefined) return null;
-    const maxDoc = this._maxDoc;
-    const values = buf.values.slice(0, buf.count);
-    let dense = buf.count === maxDoc;
-    for (let i = 0; dense && i < buf.count; i++) if (buf.docs[i] !== i) dense = false;
-    if (dense) return { offsets: null, values };
-    const offsets = new Uint32Array(maxDoc + 1);
-    for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
-    for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
-    return { offsets, values };
+    return buf === undefined ? null : numericColumnOf(buf, this._maxDoc);
   }
 
   /** @internal The keyword column of a field over [0, maxDoc), terms sorted by UTF-8 bytes, or null. */
   keywordColumn(name: string): KeywordColumn | null {
     const buf = this.keyword.get(name);
-    if (buf === undefined) return null;
-    const maxDoc = this._maxDoc;
-    const order = buf.terms.map((_, i) => i);
-    order.sort((a, b) => compareUtf8(buf.terms[a], buf.terms[b]));
-    const terms = order.map((i) => buf.terms[i]);
-    const remap = new Int32Array(order.length);
-    for (let sorted = 0; sorted < order.length; sorted++) remap[order[sorted]] = sorted;
-    const offsets = new Uint32Array(maxDoc + 1);
-    for (let i = 0; i < buf.count; i++) offsets[buf.docs[i] + 1]++;
-    for (let d = 0; d < maxDoc; d++) offsets[d + 1] += offsets[d];
-    const ords = new Int32Array(buf.count);
-    for (let i = 0; i < buf.count; i++) ords[i] = remap[buf.valueOrds[i]];
-    // Values of one doc are contiguous (docs arrive in order); sort each doc's ordinals.
-    for (let d = 0; d < maxDoc; d++) {
-      const from = offsets[d];
-      const to = offsets[d + 1];
-      if (to - from > 1) ords.subarray(from, to).sort();
+    return buf === undefined ? null : keywordColumnOf(buf, this._maxDoc);
+  }
+
+  /**
+   * The buffer as plain data for the segment-writer thread (see FrozenBuffer and `thawBuffer`): the
+   * postings pool and the sources are shared (no copy), the rest is copied. The builder stays
+   * readable and deletes may still mark its ordinals (they are not part of the copy); it refuses
+   * new docs from now on.
+   */
+  freeze(): FrozenBuffer {
+    const steps = this.freezeSteps();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
     }
-    return { terms, offsets, ords };
+  }
+
+  /** freeze() in slices: yields to the event loop whenever a slice has run `sliceMs`. */
+  async freezeInSlices(sliceMs: number): Promise<FrozenBuffer> {
+    const steps = this.freezeSteps();
+    let sliceStartMs = performance.now();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+      if (performance.now() - sliceStartMs >= sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStartMs = performance.now();
+      }
+    }
+  }
+
+  /** The work of freeze, yielding after every FREEZE_STEP_ITEMS items (the buffer must not change meanwhile). */
+  private *freezeSteps(): Generator<void, FrozenBuffer> {
+    this.frozen = true;
+    const maxDoc = this._maxDoc;
+    const termCount = this.termCount;
+    const ids = packStrings(this.ids, maxDoc);
+    const hasRouting = new Uint8Array(maxDoc);
+    const routingTexts: string[] = new Array<string>(maxDoc);
+    for (let doc = 0; doc < maxDoc; doc++) {
+      const routing = this.routings[doc];
+      hasRouting[doc] = routing === undefined ? 0 : 1;
+      routingTexts[doc] = routing ?? '';
+    }
+    const routings = packStrings(routingTexts, maxDoc);
+    yield;
+    // Sources: which shared chunk, where, how long (a chunk is found by its buffer).
+    const chunkIndex = new Map<ArrayBufferLike, number>();
+    this.sourceChunks.forEach((chunk, i) => chunkIndex.set(chunk.buffer, i));
+    const sourceChunk = new Int32Array(maxDoc);
+    const sourceOffset = new Uint32Array(maxDoc);
+    const sourceLength = new Uint32Array(maxDoc);
+    for (let doc = 0; doc < maxDoc; doc++) {
+      const view = this.sources[doc];
+      sourceChunk[doc] = view.length === 0 ? -1 : chunkIndex.get(view.buffer)!;
+      sourceOffset[doc] = view.byteOffset;
+      sourceLength[doc] = view.length;
+      if ((doc & (FREEZE_STEP_ITEMS - 1)) === FREEZE_STEP_ITEMS - 1) yield;
+    }
+
+    const fields: FrozenField[] = [];
+    for (const field of this.fields.values()) {
+      // Only through fieldTerms: the term table's layout is the builder's business.
+      const texts: string[] = [];
+      let termIds: Int32Array = new Int32Array(1024);
+      let n = 0;
+      for (const [term, termId] of this.fieldTerms(field)) {
+        texts.push(term);
+        termIds = growInt32(termIds, n + 1);
+        termIds[n++] = termId;
+        if ((n & (FREEZE_STEP_ITEMS - 1)) === 0) yield;
+      }
+      const terms = packStrings(texts, n);
+      const norms = this.fieldNorms(field);
+      fields.push({
+        name: field.name,
+        indexOptions: field.indexOptions,
+        norms: norms === null ? null : norms.slice(),
+        docCount: field.docCount,
+        sumTotalTermFreq: field.sumTotalTermFreq,
+        sumDocFreq: field.sumDocFreq,
+        termChars: terms.chars,
+        termOffsets: terms.offsets,
+        termIds: termIds.slice(0, n),
+      });
+      yield;
+    }
+    const numeric: FrozenBuffer['numeric'] = [];
+    for (const [name, buf] of this.numeric) numeric.push({ name, values: buf.values.slice(0, buf.count), docs: buf.docs.slice(0, buf.count) });
+    const keyword: FrozenBuffer['keyword'] = [];
+    for (const [name, buf] of this.keyword) {
+      const terms = packStrings(buf.terms, buf.terms.length);
+      keyword.push({ name, termChars: terms.chars, termOffsets: terms.offsets, valueOrds: buf.valueOrds.slice(0, buf.count), docs: buf.docs.slice(0, buf.count) });
+    }
+    return {
+      maxDoc,
+      idChars: ids.chars,
+      idOffsets: ids.offsets,
+      routingChars: routings.chars,
+      routingOffsets: routings.offsets,
+      hasRouting,
+      sourceChunks: this.sourceChunks.slice(),
+      sourceChunk,
+      sourceOffset,
+      sourceLength,
+      seqNos: this.seqNos.slice(0, maxDoc),
+      versions: this.versions.slice(0, maxDoc),
+      primaryTerms: this.primaryTerms.slice(0, maxDoc),
+      poolBlocks: this.blocks.slice(),
+      docHead: this.docHead.slice(0, termCount),
+      docWrite: this.docWrite.slice(0, termCount),
+      posHead: this.posHead.slice(0, termCount),
+      posWrite: this.posWrite.slice(0, termCount),
+      docFreq: this.docFreq.slice(0, termCount),
+      fields,
+      numeric,
+      keyword,
+    };
   }
 
   // ---- Indexing internals ----
@@ -512,9 +679,31 @@ export class SegmentBuilder {
     return field;
   }
 
+  /** Copies a `_source` into the shared source chunks and returns the view of the copy. */
+  private copySource(source: Uint8Array): Uint8Array {
+    const n = source.length;
+    if (n === 0) return EMPTY_BYTES;
+    if (n > SOURCE_OWN_CHUNK_BYTES) {
+      const own = new Uint8Array(new SharedArrayBuffer(n));
+      own.set(source);
+      this.sourceChunks.push(own);
+      return own;
+    }
+    if (this.sourceChunkUsed + n > this.sourceChunk.length) {
+      this.sourceChunk = new Uint8Array(new SharedArrayBuffer(SOURCE_CHUNK_BYTES));
+      this.sourceChunks.push(this.sourceChunk);
+      this.sourceChunkUsed = 0;
+    }
+    const view = this.sourceChunk.subarray(this.sourceChunkUsed, this.sourceChunkUsed + n);
+    view.set(source);
+    this.sourceChunkUsed += n;
+    return view;
+  }
+
   private allocSlice(size: number): number {
     if (this.blockUsed + size > POOL_BLOCK_BYTES) {
-      this.blocks.push(new Uint8Array(POOL_BLOCK_BYTES));
+      // Shared memory: a frozen buffer hands its pool to the writer thread without a copy.
+      this.blocks.push(new Uint8Array(new SharedArrayBuffer(POOL_BLOCK_BYTES)));
       this.blockUsed = 0;
       this.ramBytes += POOL_BLOCK_BYTES;
     }
@@ -702,4 +891,223 @@ export class SegmentBuilder {
     buf.count = count;
     this.ramBytes += (count - start) * 8;
   }
+}
+
+// ---- Freeze / thaw: shipping a retired buffer to the segment-writer thread ----
+//
+// `SegmentBuilder.freeze()` turns what `writeSegment` reads into plain typed arrays (no per-doc or
+// per-term objects, so posting it to a worker is a handful of transfers, not a deep clone): the
+// postings pool blocks and the `_source` chunks are SharedArrayBuffers from the start and are shared
+// as they are (a frozen builder never writes them again: addDocument refuses), the rest is copied.
+// `thawBuffer` wraps it in a read-only `SegmentSource` in the worker. Strings (ids, routings, terms) travel as UTF-16 code units joined
+// into one array plus offsets: one native copy each way, and unlike UTF-8 it round-trips any JS
+// string exactly (a lone surrogate would not survive UTF-8), so the worker writes byte-for-byte the
+// segment the main thread would have written.
+
+/** An inverted field as the writer sees it: options and the statistics it checks the segment against. */
+export interface SegmentSourceField {
+  readonly name: string;
+  readonly indexOptions: IndexOptions;
+  readonly hasFreqs: boolean;
+  readonly hasPositions: boolean;
+  readonly docCount: number;
+  readonly sumTotalTermFreq: number;
+  readonly sumDocFreq: number;
+}
+
+/** What `writeSegment` reads from a buffer: a SegmentBuilder, or its frozen copy in the writer thread. */
+export interface SegmentSource<F extends SegmentSourceField = SegmentSourceField> {
+  readonly maxDoc: number;
+  storedId(doc: number): string;
+  storedRouting(doc: number): string | undefined;
+  source(doc: number): Uint8Array;
+  /** Version columns (length ≥ maxDoc). */
+  versionColumns(): { seqNo: Float64Array; version: Float64Array; primaryTerm: Float64Array };
+  /** Inverted fields in first-seen order. */
+  invertedFields(): F[];
+  /** Norms padded to maxDoc, or null when the field has none. */
+  fieldNorms(field: F): Uint8Array | null;
+  /** Terms with their term ids (any order: LMDB sorts the keys). */
+  fieldTerms(field: F): Iterable<readonly [term: string, termId: number]>;
+  /** Decoded postings of a term (scratch arrays, valid until the next call). */
+  readPostings(field: F, termId: number): BufferedPostings;
+  /** Doc-values fields: numeric ones first, then keyword ones, each in first-seen order. */
+  docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }>;
+  numericColumn(name: string): NumericColumn | null;
+  keywordColumn(name: string): KeywordColumn | null;
+}
+
+/** One inverted field of a FrozenBuffer: terms as UTF-16 code units + offsets, parallel term ids. */
+export interface FrozenField {
+  name: string;
+  indexOptions: IndexOptions;
+  /** Norm byte per doc (length maxDoc), or null without norms. */
+  norms: Uint8Array | null;
+  docCount: number;
+  sumTotalTermFreq: number;
+  sumDocFreq: number;
+  termChars: Uint16Array;
+  /** Term i is termChars[termOffsets[i], termOffsets[i + 1]) (length terms + 1). */
+  termOffsets: Uint32Array;
+  /** Term id of term i (an index into the per-term arrays of the FrozenBuffer). */
+  termIds: Int32Array;
+}
+
+/**
+ * A retired buffer as plain data for postMessage: the pool blocks and source chunks are
+ * SharedArrayBuffer views (shared, never written again), every other typed array owns its
+ * ArrayBuffer and is transferred (`frozenTransferList`). Per-doc arrays have length maxDoc,
+ * per-term arrays length termCount.
+ */
+export interface FrozenBuffer {
+  maxDoc: number;
+  idChars: Uint16Array;
+  /** Length maxDoc + 1, in UTF-16 code units. */
+  idOffsets: Uint32Array;
+  routingChars: Uint16Array;
+  routingOffsets: Uint32Array;
+  /** 1 when the doc has a routing (an empty string is a routing too). */
+  hasRouting: Uint8Array;
+  /** The builder's source chunks (shared memory); doc d's `_source` is chunk sourceChunk[d] (-1: empty) at sourceOffset[d], sourceLength[d] bytes. */
+  sourceChunks: Uint8Array[];
+  sourceChunk: Int32Array;
+  sourceOffset: Uint32Array;
+  sourceLength: Uint32Array;
+  seqNos: Float64Array;
+  versions: Float64Array;
+  primaryTerms: Float64Array;
+  /** The builder's postings pool blocks (POOL_BLOCK_BYTES each, shared memory). */
+  poolBlocks: Uint8Array[];
+  docHead: Uint32Array;
+  docWrite: Uint32Array;
+  posHead: Uint32Array;
+  posWrite: Uint32Array;
+  docFreq: Int32Array;
+  fields: FrozenField[];
+  /** Numeric doc values: value i belongs to doc docs[i] (docs ascending). */
+  numeric: Array<{ name: string; values: Float64Array; docs: Int32Array }>;
+  /** Keyword doc values: insertion-order terms, value i is term valueOrds[i] of doc docs[i]. */
+  keyword: Array<{ name: string; termChars: Uint16Array; termOffsets: Uint32Array; valueOrds: Int32Array; docs: Int32Array }>;
+}
+
+/** Joins the first `count` strings into UTF-16 code units (an owned, transferable array) + offsets. */
+function packStrings(strings: readonly string[], count: number): { chars: Uint16Array; offsets: Uint32Array } {
+  const offsets = new Uint32Array(count + 1);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    total += strings[i].length;
+    offsets[i + 1] = total;
+  }
+  const chars = new Uint16Array(total);
+  const joined = count === strings.length ? strings.join('') : strings.slice(0, count).join('');
+  // 'utf16le' copies code units as they are (lone surrogates included).
+  Buffer.from(chars.buffer, chars.byteOffset, chars.byteLength).write(joined, 'utf16le');
+  return { chars, offsets };
+}
+
+/** The string of all code units of a packed string array (see packStrings). */
+function unpackText(chars: Uint16Array): string {
+  return Buffer.from(chars.buffer, chars.byteOffset, chars.byteLength).toString('utf16le');
+}
+
+/** The ArrayBuffers of a FrozenBuffer, to pass as postMessage's transfer list. */
+export function frozenTransferList(frozen: FrozenBuffer): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView | null) => {
+    // Shared memory (pool, sources) is shared by postMessage, not transferred.
+    if (a !== null && !(a.buffer instanceof SharedArrayBuffer)) out.add(a.buffer as ArrayBuffer);
+  };
+  for (const a of [frozen.idChars, frozen.idOffsets, frozen.routingChars, frozen.routingOffsets, frozen.hasRouting]) add(a);
+  for (const a of [frozen.sourceChunk, frozen.sourceOffset, frozen.sourceLength, frozen.seqNos, frozen.versions, frozen.primaryTerms]) add(a);
+  for (const a of [frozen.docHead, frozen.docWrite, frozen.posHead, frozen.posWrite, frozen.docFreq]) add(a);
+  for (const f of frozen.fields) for (const a of [f.norms, f.termChars, f.termOffsets, f.termIds]) add(a);
+  for (const n of frozen.numeric) for (const a of [n.values, n.docs]) add(a);
+  for (const k of frozen.keyword) for (const a of [k.termChars, k.termOffsets, k.valueOrds, k.docs]) add(a);
+  return [...out];
+}
+
+/** A field of a thawed buffer. */
+interface ThawedField extends SegmentSourceField {
+  readonly frozen: FrozenField;
+}
+
+/** Read-only view of a FrozenBuffer (in the writer thread) that `writeSegment` consumes. */
+class ThawedBuffer implements SegmentSource<ThawedField> {
+  readonly maxDoc: number;
+  private readonly idText: string;
+  private readonly routingText: string;
+  private readonly blocks: Uint8Array[];
+  private readonly fields: ThawedField[];
+  private readonly scratch = new PostingsScratch();
+
+  constructor(private readonly frozen: FrozenBuffer) {
+    this.maxDoc = frozen.maxDoc;
+    this.idText = unpackText(frozen.idChars);
+    this.routingText = unpackText(frozen.routingChars);
+    this.blocks = frozen.poolBlocks;
+    this.fields = frozen.fields.map((f) => ({
+      name: f.name,
+      indexOptions: f.indexOptions,
+      hasFreqs: f.indexOptions !== 'docs',
+      hasPositions: f.indexOptions === 'positions',
+      docCount: f.docCount,
+      sumTotalTermFreq: f.sumTotalTermFreq,
+      sumDocFreq: f.sumDocFreq,
+      frozen: f,
+    }));
+  }
+
+  storedId(doc: number): string {
+    const o = this.frozen.idOffsets;
+    return this.idText.slice(o[doc], o[doc + 1]);
+  }
+  storedRouting(doc: number): string | undefined {
+    if (this.frozen.hasRouting[doc] === 0) return undefined;
+    const o = this.frozen.routingOffsets;
+    return this.routingText.slice(o[doc], o[doc + 1]);
+  }
+  source(doc: number): Uint8Array {
+    const f = this.frozen;
+    const chunk = f.sourceChunk[doc];
+    if (chunk < 0) return EMPTY_BYTES;
+    return f.sourceChunks[chunk].subarray(f.sourceOffset[doc], f.sourceOffset[doc] + f.sourceLength[doc]);
+  }
+  versionColumns(): { seqNo: Float64Array; version: Float64Array; primaryTerm: Float64Array } {
+    return { seqNo: this.frozen.seqNos, version: this.frozen.versions, primaryTerm: this.frozen.primaryTerms };
+  }
+  invertedFields(): ThawedField[] {
+    return this.fields;
+  }
+  fieldNorms(field: ThawedField): Uint8Array | null {
+    return field.frozen.norms;
+  }
+  *fieldTerms(field: ThawedField): Iterable<readonly [term: string, termId: number]> {
+    const { termChars, termOffsets, termIds } = field.frozen;
+    const text = unpackText(termChars);
+    for (let i = 0; i < termIds.length; i++) yield [text.slice(termOffsets[i], termOffsets[i + 1]), termIds[i]];
+  }
+  readPostings(field: ThawedField, termId: number): BufferedPostings {
+    const f = this.frozen;
+    return decodePostings(this.blocks, f.docHead, f.docWrite, f.posHead, f.posWrite, f.docFreq, termId, field, this.scratch);
+  }
+  docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }> {
+    return [...this.frozen.numeric.map((n) => ({ name: n.name, type: 'numeric' as const })), ...this.frozen.keyword.map((k) => ({ name: k.name, type: 'keyword' as const }))];
+  }
+  numericColumn(name: string): NumericColumn | null {
+    const n = this.frozen.numeric.find((x) => x.name === name);
+    return n === undefined ? null : numericColumnOf({ values: n.values, docs: n.docs, count: n.values.length }, this.maxDoc);
+  }
+  keywordColumn(name: string): KeywordColumn | null {
+    const k = this.frozen.keyword.find((x) => x.name === name);
+    if (k === undefined) return null;
+    const text = unpackText(k.termChars);
+    const terms: string[] = [];
+    for (let i = 0; i + 1 < k.termOffsets.length; i++) terms.push(text.slice(k.termOffsets[i], k.termOffsets[i + 1]));
+    return keywordColumnOf({ terms, valueOrds: k.valueOrds, docs: k.docs, count: k.valueOrds.length }, this.maxDoc);
+  }
+}
+
+/** The read-only SegmentSource over a FrozenBuffer (what the segment-writer thread writes from). */
+export function thawBuffer(frozen: FrozenBuffer): SegmentSource {
+  return new ThawedBuffer(frozen) as SegmentSource;
 }

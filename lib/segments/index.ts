@@ -22,6 +22,7 @@ export { isLive, countDeleted, liveDocsByteLength } from './live-docs.js';
 export {
   SegmentManager,
   MERGE_CONCURRENCY_MAX,
+  FREEZE_SLICE_MS,
   COMMIT_FORMAT_VERSION,
   type SegmentManagerOptions,
   type SegmentLogger,

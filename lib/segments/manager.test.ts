@@ -191,7 +191,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
 );
 
-describe('SegmentManager against a model', () => {
+// In-thread refreshes get most runs; the segment-writer thread (a thread start per open under tsx) fewer.
+describe.each([
+  { refreshInWorker: false, numRuns: 40 },
+  { refreshInWorker: true, numRuns: 10 },
+])('SegmentManager against a model (refreshInWorker: $refreshInWorker)', ({ refreshInWorker, numRuns }) => {
   it('publishes exactly the model after every step and restores the last commit on reopen', async () => {
     // Goal: over random sequences of index/update/delete, refresh, natural merges (eager settings so
     // they run all the time, concurrently with the next steps), forced merges, commits and
@@ -201,7 +205,7 @@ describe('SegmentManager against a model', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80, size: "max" }), async (ops) => {
         const dir = tempDir();
-        const options: SegmentManagerOptions = { mergeInWorker: false, mergePolicy: EAGER_MERGES };
+        const options: SegmentManagerOptions = { mergeInWorker: false, refreshInWorker, mergePolicy: EAGER_MERGES };
         const ix = new Indexer(await SegmentManager.open(dir, options));
         try {
           let step = 0;
@@ -261,18 +265,18 @@ describe('SegmentManager against a model', () => {
           await ix.manager.close();
         }
       }),
-      { numRuns: 40, seed: 20260101, endOnFailure: true },
+      { numRuns, seed: 20260101, endOnFailure: true },
     );
   });
 });
 
-describe('SegmentManager snapshots', () => {
+describe.each([false, true])('SegmentManager snapshots (refreshInWorker: %s)', (refreshInWorker) => {
   it('a snapshot keeps its view across refresh and merge; merged-away data lives until release, then is deleted', async () => {
     // Goal: a snapshot taken before a delete and a merge still sees its docs (sources and postings
     // readable from LMDB) after a later commit; the merged-away segments are deleted once the snapshot
     // is released and no commit lists them; a commit protects them even when no snapshot does.
     const dir = tempDir();
-    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false }));
+    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false, refreshInWorker }));
     const raw = rawView(dir);
     try {
       ix.index('a', 'alpha beta');
@@ -324,7 +328,7 @@ describe('SegmentManager snapshots', () => {
     // Goal: refresh without docs or deletes keeps the snapshot version; a delete-only refresh bumps it
     // and the old snapshot keeps the old bitmap (copy on write).
     const dir = tempDir();
-    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false }));
+    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false, refreshInWorker }));
     try {
       ix.index('x', 'alpha');
       ix.index('y', 'beta');
@@ -354,11 +358,11 @@ describe('SegmentManager snapshots', () => {
   });
 });
 
-describe('SegmentManager durability', () => {
+describe.each([false, true])('SegmentManager durability (refreshInWorker: %s)', (refreshInWorker) => {
   it('reopening after a refresh that was never committed drops the uncommitted segment and live docs', async () => {
     // Goal: close without commit = what a restart sees; uncommitted segments and bitmaps are deleted at open.
     const dir = tempDir();
-    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false }));
+    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: false, refreshInWorker }));
     ix.index('a', 'alpha');
     ix.index('b', 'beta');
     await ix.refresh();
@@ -372,7 +376,7 @@ describe('SegmentManager durability', () => {
     expect(raw.liveDocs().length).toBe(1);
     await raw.close();
 
-    const reopened = await SegmentManager.open(dir, { mergeInWorker: false });
+    const reopened = await SegmentManager.open(dir, { mergeInWorker: false, refreshInWorker });
     try {
       expect(reopened.lastCommit?.userData).toEqual({ maxSeqNo: 1 });
       expectSnapshotEquals(reopened, new Map([['a', 'alpha'], ['b', 'beta']]));
@@ -405,7 +409,7 @@ describe('SegmentManager durability', () => {
       import { SegmentBuilder } from ${JSON.stringify(builderUrl)};
       const doc = (id, text, seqNo) => { const terms = text.split(' '); return { id, seqNo, version: 1, primaryTerm: 1,
         source: Buffer.from(JSON.stringify({ text })), inverted: [{ field: 'body', indexOptions: 'positions', norms: true, terms, length: terms.length }], docValues: [] }; };
-      const m = await SegmentManager.open(${JSON.stringify(dir)}, { mergeInWorker: false });
+      const m = await SegmentManager.open(${JSON.stringify(dir)}, { mergeInWorker: false, refreshInWorker: ${refreshInWorker} });
       let b = new SegmentBuilder();
       b.addDocument(doc('a', 'alpha', 0)); b.addDocument(doc('b', 'beta', 1));
       await m.refresh(b, []);
@@ -436,7 +440,7 @@ describe('SegmentManager durability', () => {
     const raw = rawView(dir);
     const leftovers = raw.segmentIds().length;
     await raw.close();
-    const reopened = await SegmentManager.open(dir, { mergeInWorker: false });
+    const reopened = await SegmentManager.open(dir, { mergeInWorker: false, refreshInWorker });
     try {
       expect(reopened.lastCommit?.userData).toEqual({ maxSeqNo: 1 });
       expectSnapshotEquals(reopened, new Map([['a', 'alpha'], ['b', 'beta']]));

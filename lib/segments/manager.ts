@@ -33,9 +33,6 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { assert } from '../common/assert.js';
 import { crc32c } from '../common/crc32c.js';
@@ -52,7 +49,9 @@ import {
 import { MERGE_WORKER_KIND, deserializeError, type MergeWorkerRequest, type MergeWorkerResponse } from './merge-worker.js';
 import { mergeSegments } from './merger.js';
 import { deleteSegmentData, listStoredSegmentIds, openSegmentReader } from './reader.js';
-import { writeSegment } from './writer.js';
+import { RefreshWorkerClient, type RefreshWorkerFault } from './refresh-worker.js';
+import { workerEntry } from './worker-entry.js';
+import { deletedOrdinalsOf, writeSegment } from './writer.js';
 import type { SegmentBuilder } from './builder.js';
 import type {
   CommitPoint,
@@ -87,6 +86,13 @@ export const FORCE_MERGE_ROUNDS_MAX = 100_000;
  */
 export const DELETE_SLICE_MS = 10;
 
+/**
+ * Longest stretch of freezing a buffer (refreshInWorker) before yielding to the event loop. The
+ * freeze of a full 64 MB buffer is tens of ms of term-table iteration; in slices it never stalls
+ * indexing and searches for longer than the segment writer's own slices did.
+ */
+export const FREEZE_SLICE_MS = 10;
+
 /** A pino-compatible logger; only these two levels are used. */
 export interface SegmentLogger {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -99,6 +105,11 @@ export interface SegmentManagerOptions {
   mergePolicy?: Partial<MergePolicyOptions>;
   /** Run merges in a worker thread (default true); false runs them on this thread (tests, debugging). */
   mergeInWorker?: boolean;
+  /**
+   * Write refreshed buffers in the shard's segment-writer thread (default true): the event loop only
+   * freezes the buffer (copies it into transferable arrays). false writes on this thread (tests, debugging).
+   */
+  refreshInWorker?: boolean;
   /** Most concurrent merges, 1..MERGE_CONCURRENCY_MAX (default: half the cores, at least 1). */
   maxConcurrentMerges?: number;
   /** Merge failures and GC errors are logged here (default: nowhere; they still count in stats). */
@@ -211,23 +222,6 @@ function listCommitGenerations(storage: ShardStorage): number[] {
   return out;
 }
 
-const IS_TS_SOURCE = import.meta.url.endsWith('.ts');
-const MERGE_WORKER_URL = new URL(IS_TS_SOURCE ? './merge-worker.ts' : './merge-worker.js', import.meta.url);
-
-/**
- * The worker's entry. From dist it is merge-worker.js itself. Under vitest/tsx the sources run as
- * .ts, and on Node 20 neither `execArgv: ['--import', 'tsx']` nor the parent's loader hooks reach a
- * worker thread (both tried: "Unknown file extension .ts"), so the worker starts from a tiny ESM
- * bootstrap that registers tsx's loader in the thread, then imports merge-worker.ts.
- */
-function mergeWorkerEntry(): URL {
-  if (!IS_TS_SOURCE) return MERGE_WORKER_URL;
-  const require = createRequire(import.meta.url);
-  const tsxApi = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const code = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(MERGE_WORKER_URL.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 /** A simple FIFO mutex over async sections. */
 class AsyncLock {
   private tail: Promise<void> = Promise.resolve();
@@ -269,6 +263,9 @@ export class SegmentManager {
   private closed = false;
   private closePromise: Promise<void> | null = null;
   private lastMergeError: string | null = null;
+  /** The segment-writer thread's handle (refreshInWorker), created at the first refresh. */
+  private refreshWriter: RefreshWorkerClient | null = null;
+  private nextRefreshFault: RefreshWorkerFault | null = null;
   private readonly counters: Counters = {
     refreshTotal: 0,
     refreshTimeMs: 0,
@@ -285,6 +282,7 @@ export class SegmentManager {
     private readonly storage: ShardStorage,
     private readonly policy: MergePolicyOptions,
     private readonly mergeInWorker: boolean,
+    private readonly refreshInWorker: boolean,
     private readonly mergeConcurrency: number,
     private readonly logger: SegmentLogger | null,
     private lastCommitPoint: CommitPoint | null,
@@ -362,7 +360,17 @@ export class SegmentManager {
       // generation of a committed segment reuses the leftover's key, and must not be deleted by it.
       await Promise.all(removals);
 
-      const manager = new SegmentManager(storage, policy, options.mergeInWorker ?? true, concurrency, options.logger ?? null, commit, nextSegmentId, entries);
+      const manager = new SegmentManager(
+        storage,
+        policy,
+        options.mergeInWorker ?? true,
+        options.refreshInWorker ?? true,
+        concurrency,
+        options.logger ?? null,
+        commit,
+        nextSegmentId,
+        entries,
+      );
       // Leftover segments' data is deleted in the background (it can be hundreds of MB after a crash
       // during a bulk load, and recovery should not wait for it): their ids are never handed out
       // again, and close() waits for pending deletions; a crash meanwhile leaves them for the next open.
@@ -415,9 +423,10 @@ export class SegmentManager {
       const segmentId = this.nextSegmentId++;
       let written: Awaited<ReturnType<typeof writeSegment>>;
       try {
-        written = await writeSegment(this.storage, segmentId, builder);
+        written = this.refreshInWorker ? await this.writeInWorkerThread(segmentId, builder) : await writeSegment(this.storage, segmentId, builder);
       } catch (err) {
-        // A half-written segment is garbage now (and at the next open, should this fail too).
+        // A half-written segment is garbage now (and at the next open, should this fail too). A dead
+        // writer thread has exited by now, so nothing of it writes after this deletion is queued.
         this.trackDeletion(deleteSegmentData(this.storage, segmentId), segmentId);
         throw err;
       }
@@ -471,6 +480,29 @@ export class SegmentManager {
     this.publish(next);
     this.counters.refreshTotal++;
     this.counters.refreshTimeMs += performance.now() - startedMs;
+  }
+
+  /**
+   * writeSegment in the segment-writer thread: freezes the builder (the one synchronous copy on this
+   * thread), ships it, and once the thread has committed every key, resets this thread's read
+   * transaction so the reader opened next sees them. Deleted ordinals are taken from the builder
+   * after the write, as writeSegment does (deletes may still hit it meanwhile).
+   */
+  private async writeInWorkerThread(segmentId: number, builder: SegmentBuilder): Promise<{ info: SegmentInfo; deletedOrdinals: number[] }> {
+    this.refreshWriter ??= new RefreshWorkerClient(this.storage.path);
+    const fault = this.nextRefreshFault;
+    this.nextRefreshFault = null;
+    const frozen = await builder.freezeInSlices(FREEZE_SLICE_MS);
+    const info = await this.refreshWriter.write(segmentId, frozen, fault);
+    // Written and committed by another thread: lmdb-js renews a read transaction after this
+    // thread's own writes only (same as after a worker merge).
+    this.storage.root.resetReadTxn();
+    return { info, deletedOrdinals: deletedOrdinalsOf(builder) };
+  }
+
+  /** @internal Tests only: makes the next refresh's write in the segment-writer thread fail this way. */
+  injectRefreshFaultForTests(fault: RefreshWorkerFault): void {
+    this.nextRefreshFault = fault;
   }
 
   /**
@@ -641,6 +673,8 @@ export class SegmentManager {
     // Let queued refreshes and commits drain (they fail fast with engine_closed_exception or finish).
     await this.commitLock.run(() => undefined);
     await this.listLock.run(() => undefined);
+    // No refresh runs now: let the segment-writer thread close its env handle and exit.
+    await this.refreshWriter?.close();
     while (this.pendingDeletions.size > 0) await Promise.allSettled([...this.pendingDeletions]);
     this.closed = true;
     await closeShardStorage(this.storage);
@@ -731,7 +765,7 @@ export class SegmentManager {
     return new Promise((resolve, reject) => {
       let response: MergeWorkerResponse | null = null;
       let failure: Error | null = null;
-      const worker = new Worker(mergeWorkerEntry(), { workerData: request });
+      const worker = new Worker(workerEntry('merge-worker'), { workerData: request });
       worker.once('message', (message: MergeWorkerResponse) => {
         response = message;
       });

@@ -42,9 +42,9 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 /** The inverse of serializeError on the manager's side (QuarryError when it was one, Error otherwise). */
-export function deserializeError(error: SerializedError): Error {
+export function deserializeError(error: SerializedError, thread = 'merge worker'): Error {
   const out = error.type === null ? new Error(error.message) : new QuarryError(error.type, error.message, error.extra);
-  if (error.stack) out.stack = `${out.stack ?? ''}\n    --- in merge worker ---\n${error.stack}`;
+  if (error.stack) out.stack = `${out.stack ?? ''}\n    --- in ${thread} ---\n${error.stack}`;
   return out;
 }
 

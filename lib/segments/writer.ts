@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { QuarryError } from '../common/errors.js';
-import type { SegmentBuilder } from './builder.js';
+import type { SegmentBuilder, SegmentSource, SegmentSourceField } from './builder.js';
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
 import { fieldKey, FORMAT_VERSION, segmentPrefix, storedBlockKey, TAG, tagKey, termKey, termKeyOf, utf8 } from './format/keys.js';
@@ -268,28 +268,43 @@ export async function writeSegment(
   segmentId: number,
   builder: SegmentBuilder,
 ): Promise<{ info: SegmentInfo; deletedOrdinals: number[] }> {
-  const maxDoc = builder.maxDoc;
+  const info = await writeSegmentFrom(storage, segmentId, builder);
+  return { info, deletedOrdinals: deletedOrdinalsOf(builder) };
+}
+
+/** The ordinals a builder has marked deleted, ascending (live docs of the segment written from it). */
+export function deletedOrdinalsOf(builder: SegmentBuilder): number[] {
+  const deletedOrdinals: number[] = [];
+  for (let doc = 0; doc < builder.maxDoc; doc++) if (builder.isDeleted(doc)) deletedOrdinals.push(doc);
+  return deletedOrdinals;
+}
+
+/** Writes a segment from any SegmentSource (a builder on this thread, or a thawed FrozenBuffer in
+ *  the segment-writer thread): stored fields, inverted fields, doc values, then the meta key. Every
+ *  doc of the source is written, deleted or not. Same slicing as writeSegment. */
+export async function writeSegmentFrom<F extends SegmentSourceField>(storage: ShardStorage, segmentId: number, source: SegmentSource<F>): Promise<SegmentInfo> {
+  const maxDoc = source.maxDoc;
   const session = new SegmentWriteSession(storage, segmentId, maxDoc, 'refresh');
   const pause = async () => {
     await session.pause();
-    assert(builder.maxDoc === maxDoc, 'a doc was added to the builder while its segment was being written');
+    assert(source.maxDoc === maxDoc, 'a doc was added to the builder while its segment was being written');
   };
 
   for (let doc = 0; doc < maxDoc; doc++) {
-    session.addStoredDoc(builder.storedId(doc), builder.storedRouting(doc), builder.source(doc));
+    session.addStoredDoc(source.storedId(doc), source.storedRouting(doc), source.source(doc));
     if ((doc & 31) === 31 && session.shouldYield()) await pause();
   }
-  const versions = builder.versionColumns();
+  const versions = source.versionColumns();
   session.finishStored(versions);
 
-  for (const field of builder.invertedFields()) {
-    const norms = builder.fieldNorms(field);
+  for (const field of source.invertedFields()) {
+    const norms = source.fieldNorms(field);
     const writer = session.beginField(field.name, field.indexOptions, norms === null ? null : norms.slice());
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: frequent terms
     // cluster at the start of the vocabulary (first-seen order), and 64 of them can take tens of ms.
     let work = 0;
-    for (const [term, termId] of field.termIds) {
-      const postings = builder.readPostings(field, termId);
+    for (const [term, termId] of source.fieldTerms(field)) {
+      const postings = source.readPostings(field, termId);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;
       if (work >= 4096) {
@@ -305,14 +320,12 @@ export async function writeSegment(
     if (session.shouldYield()) await pause();
   }
 
-  for (const { name, type } of builder.docValuesFields()) {
-    if (type === 'numeric') session.putNumericColumn(name, builder.numericColumn(name)!);
-    else session.putKeywordColumn(name, builder.keywordColumn(name)!);
+  for (const { name, type } of source.docValuesFields()) {
+    if (type === 'numeric') session.putNumericColumn(name, source.numericColumn(name)!);
+    else session.putKeywordColumn(name, source.keywordColumn(name)!);
     if (session.shouldYield()) await pause();
   }
 
-  const deletedOrdinals: number[] = [];
-  for (let doc = 0; doc < maxDoc; doc++) if (builder.isDeleted(doc)) deletedOrdinals.push(doc);
   const { info } = await session.finish(seqNoRange(versions.seqNo, maxDoc));
-  return { info, deletedOrdinals };
+  return info;
 }
