@@ -33,6 +33,12 @@ export const TRANSLOG_GENERATION_THRESHOLD_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const TRANSLOG_FLUSH_THRESHOLD_BYTES_DEFAULT = 512 * 1024 * 1024;
 /** The buffer is refreshed into a segment early when it holds this many bytes of source. */
 export const INDEXING_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Buffer size at which translog replay starts a background refresh: a quarter of the run-time
+ * limit, so the segment-writer thread writes while replay goes on and the refresh that ends
+ * recovery has at most this much left (each refresh adds a segment, which merges later fold).
+ */
+export const RECOVERY_REFRESH_BYTES = 16 * 1024 * 1024;
 /** Bulk requests: most items in one request (guards memory; ES has no hard cap but a body cap). */
 export const BULK_ITEMS_MAX = 100_000;
 /** Tombstones of deleted ids are kept this long for version checks (ES `index.gc_deletes`). */

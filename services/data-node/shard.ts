@@ -25,7 +25,7 @@ import type {
 } from '../../lib/cluster/api.js';
 import { assert } from '../../lib/common/assert.js';
 import { QuarryError, errors, toQuarryError } from '../../lib/common/errors.js';
-import { GC_DELETES_MS, INDEXING_BUFFER_BYTES_MAX, SEARCH_IDLE_AFTER_MS_DEFAULT, TRANSLOG_FLUSH_THRESHOLD_BYTES_DEFAULT } from '../../lib/common/limits.js';
+import { GC_DELETES_MS, INDEXING_BUFFER_BYTES_MAX, RECOVERY_REFRESH_BYTES, SEARCH_IDLE_AFTER_MS_DEFAULT, TRANSLOG_FLUSH_THRESHOLD_BYTES_DEFAULT } from '../../lib/common/limits.js';
 import { parseDocument, type Mappings } from '../../lib/mapping/index.js';
 import { SegmentBuilder } from '../../lib/segments/builder.js';
 import { SegmentManager } from '../../lib/segments/manager.js';
@@ -186,10 +186,21 @@ export class IndexShard {
       );
     }
     let replayed = 0;
-    for await (const op of this.translog.readOps(committedMaxSeqNo + 1)) {
-      await this.replayOp(op);
-      replayed++;
-      this.maybeRefreshForMemory();
+    // Ops are applied synchronously batch by batch; only a dynamic mapping update awaits.
+    for await (const batch of this.translog.readOpBatches(committedMaxSeqNo + 1)) {
+      for (let i = 0; i < batch.length; i++) {
+        const op = batch[i];
+        for (let attempt = 0; ; attempt++) {
+          const pending = this.replayOpSync(op);
+          if (pending === null) break;
+          if (attempt >= MAPPING_RETRIES_MAX) throw new QuarryError('illegal_state_exception', `mapping update for [${op.id}] did not converge`);
+          await this.ctx.putMapping(pending.update);
+        }
+        replayed++;
+        // Smaller buffers than at run time: the writer thread writes segments while replay goes on,
+        // so the refresh that ends recovery has little left to write.
+        this.maybeRefreshForMemory(RECOVERY_REFRESH_BYTES);
+      }
     }
     const replayMs = performance.now() - startMs;
     this.refreshedSeqNo = -1;
@@ -212,30 +223,27 @@ export class IndexShard {
     );
   }
 
-  /** Applies one recorded op during recovery: the op carries its seq_no and version; stale ops are skipped. */
-  private async replayOp(op: TranslogOp): Promise<void> {
+  /**
+   * Applies one recorded op during recovery (the op carries its seq_no and version; stale ops are
+   * skipped). Returns the mapping update to apply first when the doc needs one, else null.
+   */
+  private replayOpSync(op: TranslogOp): NeedsMapping | null {
     if (op.seqNo > this.maxSeqNo) this.maxSeqNo = op.seqNo;
-    if (op.type === 'noop') return;
-    for (let attempt = 0; ; attempt++) {
-      const current = this.resolveCurrent(op.id, false);
-      if (current.seqNo >= op.seqNo) return;
-      if (op.type === 'delete') {
-        this.applyDelete(op.id, op.seqNo, op.version, op.primaryTerm, false, current.exists);
-        return;
-      }
-      assert(op.source, 'an index op in the translog has a source');
-      const parsed = this.parse(op.id, op.source, JSON.parse(decoder.decode(op.source)), op.routing);
-      if (parsed instanceof NeedsMapping) {
-        if (attempt >= MAPPING_RETRIES_MAX) throw new QuarryError('illegal_state_exception', `mapping update for [${op.id}] did not converge`);
-        await this.ctx.putMapping(parsed.update);
-        continue;
-      }
-      parsed.doc.seqNo = op.seqNo;
-      parsed.doc.version = op.version;
-      parsed.doc.primaryTerm = op.primaryTerm;
-      this.applyIndex(op.id, parsed.doc, op.routing, false, current.exists);
-      return;
+    if (op.type === 'noop') return null;
+    const current = this.resolveCurrent(op.id, false);
+    if (current.seqNo >= op.seqNo) return null;
+    if (op.type === 'delete') {
+      this.applyDelete(op.id, op.seqNo, op.version, op.primaryTerm, false, current.exists);
+      return null;
     }
+    assert(op.source, 'an index op in the translog has a source');
+    const parsed = this.parse(op.id, op.source, JSON.parse(decoder.decode(op.source)), op.routing);
+    if (parsed instanceof NeedsMapping) return parsed;
+    parsed.doc.seqNo = op.seqNo;
+    parsed.doc.version = op.version;
+    parsed.doc.primaryTerm = op.primaryTerm;
+    this.applyIndex(op.id, parsed.doc, op.routing, false, current.exists);
+    return null;
   }
 
   // ---------------------------------------------------------------- writes
@@ -643,8 +651,8 @@ export class IndexShard {
    * Starts one refresh when the buffer outgrows INDEXING_BUFFER_BYTES_MAX, without waiting for it:
    * indexing (or replay) goes on into the next buffer while LMDB writes the segment.
    */
-  private maybeRefreshForMemory(): void {
-    if (this.memoryRefreshPending || this.buffer.ramBytesUsed <= INDEXING_BUFFER_BYTES_MAX) return;
+  private maybeRefreshForMemory(thresholdBytes = INDEXING_BUFFER_BYTES_MAX): void {
+    if (this.memoryRefreshPending || this.buffer.ramBytesUsed <= thresholdBytes) return;
     this.memoryRefreshPending = true;
     void this.refresh()
       .catch((e) => this.logError(e, 'refresh'))
