@@ -5,14 +5,22 @@
  * Memory layout (why it looks like Lucene's indexing chain rather than a Map of arrays): per-term
  * postings are varint byte streams in a shared pool of 64 KB blocks, growing in chained slices of
  * 8, 16, ... 2048 bytes, with the per-term state in parallel typed arrays indexed by a term id. A
- * token costs one Map lookup and a few byte writes; there is no per-token or per-posting object, and
+ * token costs one probe of an open-addressing hash table and a few byte writes; there is no
+ * per-token or per-posting object (not even a string: tokens arrive as code units in a TokenRun), and
  * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
+ *
+ * Term table (Lucene's BytesRefHash, over UTF-16 units): every distinct (field, term) has a global
+ * term id; `TermPool` keeps its units in one Uint16Array char pool with hash/start/length per id, and
+ * each `BuilderField` keeps an Int32Array of slots (power-of-two size, linear probing, load ≤ 1/2,
+ * -1 = empty) holding term ids, plus its term ids in first-seen order. All of it is typed arrays: no
+ * JS string exists for a term until the writer or the buffer reader asks for one.
  *
  * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
  * position delta varints (first from 0) per occurrence, for fields that index positions.
  */
 import { assert } from '../common/assert.js';
 import { QuarryError } from '../common/errors.js';
+import { termHashOfString, TokenRun, unitsToString, utf8LengthOfUnits } from '../common/token-run.js';
 import type {
   DocumentInput,
   IndexOptions,
@@ -34,18 +42,70 @@ const POOL_BLOCK_MASK = POOL_BLOCK_BYTES - 1;
 /** Slice sizes by level: a term's stream starts small (most terms occur once) and doubles. */
 const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
 const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
-/** Bytes per term of the parallel term arrays below (for ramBytesUsed). */
-const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
+/** Bytes per term of the parallel term arrays below and of TermPool's hash/start/length (for ramBytesUsed). */
+const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8 + 4 * 3;
+/** Bytes per term of a field's table: 2 slots of 4 bytes at load ≤ 1/2, plus the first-seen list. */
+const TERM_TABLE_BYTES = 4 * 2 + 4;
+/** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
+const TERM_SLOTS_INITIAL = 64;
+/** Initial UTF-16 units of the term char pool. */
+const TERM_POOL_CHARS_INITIAL = 16 * 1024;
 /** Rough heap cost of one Map entry plus the string header (V8, 64-bit). */
 const MAP_ENTRY_OVERHEAD_BYTES = 64;
 
-/** Per inverted field state. */
+/**
+ * Code units of every distinct (field, term) of a builder, by global term id: one char pool plus the
+ * hash (token-run.ts `termHash`), start and length of each term.
+ */
+export class TermPool {
+  chars: Uint16Array = new Uint16Array(TERM_POOL_CHARS_INITIAL);
+  /** Units of `chars` in use. */
+  charsUsed = 0;
+  hashes: Int32Array = new Int32Array(1024);
+  starts: Int32Array = new Int32Array(1024);
+  lengths: Int32Array = new Int32Array(1024);
+  /** Terms in the pool (the next term id). */
+  count = 0;
+
+  /** Copies `length` units of `src` from `start` into the pool as term `count`; returns its id. */
+  add(src: Uint16Array, start: number, length: number, hash: number): number {
+    const id = this.count++;
+    if (id >= this.hashes.length) {
+      this.hashes = growInt32(this.hashes, id + 1);
+      this.starts = growInt32(this.starts, id + 1);
+      this.lengths = growInt32(this.lengths, id + 1);
+    }
+    const at = this.charsUsed;
+    if (at + length > this.chars.length) {
+      const grown = new Uint16Array(Math.max(at + length, this.chars.length * 2));
+      grown.set(this.chars.subarray(0, at));
+      this.chars = grown;
+    }
+    this.chars.set(src.subarray(start, start + length), at);
+    this.charsUsed = at + length;
+    this.hashes[id] = hash;
+    this.starts[id] = at;
+    this.lengths[id] = length;
+    return id;
+  }
+
+  /** Term `id` as a string (made on demand; not cached). */
+  string(id: number): string {
+    return unitsToString(this.chars, this.starts[id], this.lengths[id]);
+  }
+}
+
+/** Per inverted field state, including the field's term table (see the module comment). */
 export class BuilderField {
   readonly nameUtf8: Uint8Array;
   readonly hasFreqs: boolean;
   readonly hasPositions: boolean;
-  /** term → term id (insertion order = first occurrence). */
-  readonly termIds = new Map<string, number>();
+  /** Open-addressing table of term ids (-1 = empty), size a power of two. */
+  slots: Int32Array;
+  /** Term ids in first-seen order ([0, termCount)). */
+  ids: Int32Array = new Int32Array(64);
+  /** Distinct terms of the field. */
+  termCount = 0;
   /** Norm byte per doc (grown on demand; docs without the field read 0). */
   normsBuf: Uint8Array | null;
   docCount = 0;
@@ -56,12 +116,90 @@ export class BuilderField {
     readonly name: string,
     readonly indexOptions: IndexOptions,
     readonly norms: boolean,
+    readonly pool: TermPool,
+    slotsInitial = TERM_SLOTS_INITIAL,
   ) {
+    assert(slotsInitial >= 2 && (slotsInitial & (slotsInitial - 1)) === 0, 'term table size must be a power of two ≥ 2');
     this.nameUtf8 = utf8(name);
     this.hasFreqs = indexOptions !== 'docs';
     this.hasPositions = indexOptions === 'positions';
     this.normsBuf = norms ? new Uint8Array(64) : null;
+    this.slots = new Int32Array(slotsInitial).fill(-1);
   }
+
+  /** The id of the term with these units and hash, or `~slot` (negative) of the empty slot where it would go. */
+  find(chars: Uint16Array, start: number, length: number, hash: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const pool = this.pool;
+    const hashes = pool.hashes;
+    const lengths = pool.lengths;
+    let slot = hash & mask;
+    for (;;) {
+      const id = slots[slot];
+      if (id < 0) return ~slot;
+      if (hashes[id] === hash && lengths[id] === length) {
+        const poolChars = pool.chars;
+        const at = pool.starts[id] - start;
+        let k = start;
+        const end = start + length;
+        while (k < end && poolChars[at + k] === chars[k]) k++;
+        if (k === end) return id;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Records term `id` (new to this field) in the empty `slot` that `find` returned; grows the table past load 1/2. */
+  insert(slot: number, id: number): void {
+    this.slots[slot] = id;
+    if (this.termCount === this.ids.length) this.ids = growInt32(this.ids, this.termCount + 1);
+    this.ids[this.termCount++] = id;
+    if (this.termCount * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+  }
+
+  private rehash(size: number): void {
+    const slots = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    const hashes = this.pool.hashes;
+    for (let i = 0; i < this.termCount; i++) {
+      const id = this.ids[i];
+      let slot = hashes[id] & mask;
+      while (slots[slot] >= 0) slot = (slot + 1) & mask;
+      slots[slot] = id;
+    }
+    this.slots = slots;
+  }
+
+  /** The term id of `term` in this field, or -1. */
+  termId(term: string): number {
+    const scratch = lookupScratch(term.length);
+    for (let i = 0; i < term.length; i++) scratch[i] = term.charCodeAt(i);
+    const id = this.find(scratch, 0, term.length, termHashOfString(term));
+    return id < 0 ? -1 : id;
+  }
+
+  /** The id of the `i`-th distinct term (first-seen order), i in [0, termCount). */
+  termIdAt(i: number): number {
+    return this.ids[i];
+  }
+
+  /** A term id's text. */
+  termString(id: number): string {
+    return this.pool.string(id);
+  }
+
+  /** [term, term id] pairs in first-seen order (strings made on the fly). */
+  *terms(): IterableIterator<[term: string, termId: number]> {
+    for (let i = 0; i < this.termCount; i++) yield [this.pool.string(this.ids[i]), this.ids[i]];
+  }
+}
+
+let lookupUnits = new Uint16Array(256);
+/** Scratch units for string lookups (grown on demand; never escapes a call). */
+function lookupScratch(length: number): Uint16Array {
+  if (lookupUnits.length < length) lookupUnits = new Uint16Array(Math.max(length, lookupUnits.length * 2));
+  return lookupUnits;
 }
 
 /** Per numeric doc-values field: values with the doc of each, in doc order. */
@@ -138,6 +276,12 @@ export class SegmentBuilder {
   private readonly blocks: Uint8Array[] = [];
   private blockUsed = POOL_BLOCK_BYTES;
   private termCount = 0;
+  /** Units and hashes of all terms (the term tables' keys). */
+  private readonly termPool = new TermPool();
+  /** Where string terms (`InvertedFieldInput.terms`, `_id`) are copied to be indexed like analysed tokens. */
+  private readonly stringRun = new TokenRun(256, 64);
+  /** Initial slots of new fields' term tables. */
+  private readonly termSlotsInitial: number;
   private docHead: Uint32Array = new Uint32Array(1024);
   private docWrite: Uint32Array = new Uint32Array(1024);
   private docEnd: Uint32Array = new Uint32Array(1024);
@@ -157,6 +301,11 @@ export class SegmentBuilder {
 
   private ramBytes = 0;
   private cachedReader: BufferSegmentReader | null = null;
+
+  /** `termSlotsInitial`: initial size of each field's term table (a power of two; tests use a tiny one). */
+  constructor(options: { termSlotsInitial?: number } = {}) {
+    this.termSlotsInitial = options.termSlotsInitial ?? TERM_SLOTS_INITIAL;
+  }
 
   /** Docs added (deleted included); the next ordinal. */
   get maxDoc(): number {
@@ -202,10 +351,23 @@ export class SegmentBuilder {
     this.primaryTerms[ordinal] = doc.primaryTerm;
     this.ramBytes += doc.source.length + doc.id.length * 2 + MAP_ENTRY_OVERHEAD_BYTES * 2;
 
-    this.indexTerms(this.field(ID_FIELD, 'docs', false), ordinal, [doc.id], undefined, 1);
+    const idRun = this.stringRun;
+    idRun.reset();
+    idRun.pushString(doc.id, 0);
+    this.indexTerms(this.field(ID_FIELD, 'docs', false), ordinal, idRun, 0, 1, 1);
     for (const input of doc.inverted) {
       const field = this.field(input.field, input.indexOptions, input.norms);
-      this.indexTerms(field, ordinal, input.terms, input.positions, input.length);
+      const tokens = input.tokens;
+      if (tokens !== undefined) {
+        this.indexTerms(field, ordinal, tokens.run, tokens.from, tokens.to, input.length);
+        continue;
+      }
+      const terms = input.terms ?? [];
+      const positions = input.positions;
+      const run = this.stringRun;
+      run.reset();
+      for (let i = 0; i < terms.length; i++) run.pushString(terms[i], positions === undefined ? i : positions[i]);
+      this.indexTerms(field, ordinal, run, 0, run.count, input.length);
     }
     for (const input of doc.docValues) {
       if (input.values.length === 0) continue;
@@ -463,14 +625,33 @@ export class SegmentBuilder {
         );
       }
       if (!(input.length >= 0) || !Number.isInteger(input.length)) throw bad(`field [${input.field}] has an invalid length ${input.length}`);
-      const terms = input.terms;
+      const immense = () =>
+        bad(`Document contains at least one immense term in field="${input.field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`);
+      const badPositions = () => bad(`field [${input.field}] positions must be non-decreasing integers ≥ 0`);
+      const tokens = input.tokens;
+      if (tokens !== undefined) {
+        if (input.terms !== undefined) throw bad(`field [${input.field}] has both terms and tokens`);
+        const run = tokens.run;
+        assert(tokens.generation === run.generation, `field [${input.field}]: its token run was reset (reused) before the document was added`);
+        if (!(tokens.from >= 0 && tokens.from <= tokens.to && tokens.to <= run.count)) throw bad(`field [${input.field}] has an invalid token slice`);
+        const checkPositions = input.indexOptions === 'positions';
+        const { lengths, starts, positions } = run;
+        let prev = 0;
+        for (let i = tokens.from; i < tokens.to; i++) {
+          const length = lengths[i];
+          if (length * 3 > SEGMENT_TERM_MAX_BYTES && utf8LengthOfUnits(run.chars, starts[i], length) > SEGMENT_TERM_MAX_BYTES) throw immense();
+          if (checkPositions) {
+            const p = positions[i];
+            if (p < prev) throw badPositions();
+            prev = p;
+          }
+        }
+        continue;
+      }
+      const terms = input.terms ?? [];
       for (let i = 0; i < terms.length; i++) {
         const term = terms[i];
-        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) {
-          throw bad(
-            `Document contains at least one immense term in field="${input.field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`,
-          );
-        }
+        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) throw immense();
       }
       const positions = input.positions;
       if (positions !== undefined && input.indexOptions === 'positions') {
@@ -478,7 +659,7 @@ export class SegmentBuilder {
         let prev = 0;
         for (let i = 0; i < positions.length; i++) {
           const p = positions[i];
-          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw bad(`field [${input.field}] positions must be non-decreasing integers ≥ 0`);
+          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw badPositions();
           prev = p;
         }
       }
@@ -506,7 +687,7 @@ export class SegmentBuilder {
   private field(name: string, indexOptions: IndexOptions, norms: boolean): BuilderField {
     let field = this.fields.get(name);
     if (field === undefined) {
-      field = new BuilderField(name, indexOptions, norms);
+      field = new BuilderField(name, indexOptions, norms, this.termPool, this.termSlotsInitial);
       this.fields.set(name, field);
     }
     return field;
@@ -523,8 +704,10 @@ export class SegmentBuilder {
     return addr;
   }
 
-  private newTerm(field: BuilderField, term: string): number {
+  /** Adds a term new to `field` (units `chars[start, start + length)`) at the empty table slot `slot`. */
+  private newTerm(field: BuilderField, chars: Uint16Array, start: number, length: number, hash: number, slot: number): number {
     const id = this.termCount++;
+    assert(this.termPool.add(chars, start, length, hash) === id, 'term pool and term arrays out of step');
     if (id >= this.lastDoc.length) {
       const size = id + 1;
       this.docHead = growUint32(this.docHead, size);
@@ -557,8 +740,8 @@ export class SegmentBuilder {
     this.lastDoc[id] = -1;
     this.docFreq[id] = 0;
     this.totalTermFreq[id] = 0;
-    field.termIds.set(term, id);
-    this.ramBytes += term.length * 2 + MAP_ENTRY_OVERHEAD_BYTES;
+    field.insert(slot, id);
+    this.ramBytes += length * 2 + TERM_TABLE_BYTES;
     return id;
   }
 
@@ -597,18 +780,13 @@ export class SegmentBuilder {
     write[termId] = addr;
   }
 
-  private indexTerms(
-    field: BuilderField,
-    doc: number,
-    terms: readonly string[],
-    positions: Uint32Array | readonly number[] | undefined,
-    length: number,
-  ): void {
+  /** Indexes tokens [from, to) of `run` as the values of `field` in `doc` (`length`: the norm's field length). */
+  private indexTerms(field: BuilderField, doc: number, run: TokenRun, from: number, to: number, length: number): void {
     if (field.normsBuf !== null) {
       field.normsBuf = growUint8(field.normsBuf, doc + 1);
       field.normsBuf[doc] = length > 0 ? intToByte4(length) : 0;
     }
-    const n = terms.length;
+    const n = to - from;
     if (n === 0) return;
     if (this.touched.length < n) {
       this.touched = new Int32Array(Math.max(n, this.touched.length * 2));
@@ -616,13 +794,19 @@ export class SegmentBuilder {
     }
     const touched = this.touched;
     const touchedDelta = this.touchedDelta;
-    const termIds = field.termIds;
     const hasPositions = field.hasPositions;
+    const chars = run.chars;
+    const starts = run.starts;
+    const lengths = run.lengths;
+    const hashes = run.hashes;
+    const positions = run.positions;
     let touchedCount = 0;
-    for (let i = 0; i < n; i++) {
-      const term = terms[i];
-      let id = termIds.get(term);
-      if (id === undefined) id = this.newTerm(field, term);
+    for (let i = from; i < to; i++) {
+      const start = starts[i];
+      const termLength = lengths[i];
+      const hash = hashes[i];
+      let id = field.find(chars, start, termLength, hash);
+      if (id < 0) id = this.newTerm(field, chars, start, termLength, hash, ~id);
       if (this.lastDoc[id] !== doc) {
         touched[touchedCount] = id;
         touchedDelta[touchedCount] = doc - this.lastDoc[id];
@@ -633,9 +817,24 @@ export class SegmentBuilder {
       }
       this.curFreq[id]++;
       if (hasPositions) {
-        const position = positions === undefined ? i : positions[i];
-        this.writeVarint(id, true, position - this.lastPos[id]);
+        const position = positions[i];
+        const delta = position - this.lastPos[id];
         this.lastPos[id] = position;
+        // Fast path: room for a whole varint in the current slice (a slice never spans blocks).
+        const posWrite = this.posWrite;
+        const addr = posWrite[id];
+        if (this.posEnd[id] - addr >= 5) {
+          const block = this.blocks[addr >>> POOL_BLOCK_BITS];
+          const o0 = addr & POOL_BLOCK_MASK;
+          let o = o0;
+          let v = delta >>> 0;
+          while (v >= 0x80) {
+            block[o++] = (v & 0x7f) | 0x80;
+            v >>>= 7;
+          }
+          block[o++] = v;
+          posWrite[id] = addr + (o - o0);
+        } else this.writeVarint(id, true, delta);
       }
     }
     const hasFreqs = field.hasFreqs;

@@ -288,7 +288,9 @@ export async function writeSegment(
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: frequent terms
     // cluster at the start of the vocabulary (first-seen order), and 64 of them can take tens of ms.
     let work = 0;
-    for (const [term, termId] of field.termIds) {
+    for (let i = 0; i < field.termCount; i++) {
+      const termId = field.termIdAt(i);
+      const term = field.termString(termId);
       const postings = builder.readPostings(field, termId);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;
