@@ -41,6 +41,19 @@ describe('dynamic mapping', () => {
     expect(doc.docValues.find((d) => d.field === 'n')).toEqual({ field: 'n', type: 'numeric', values: [7] });
   });
 
+  it('gathers a field whose values are interleaved with other fields (arrays of objects) into one slice', () => {
+    const m = validateMappings({ properties: { o: { properties: { a: { type: 'text' }, b: { type: 'keyword' } } }, t: { type: 'text' } } });
+    const { doc } = parse(m, { o: [{ a: 'X y', b: 'K1' }, { b: 'K2' }, { a: 'w' }], t: 'last one' });
+    const field = (name: string) => doc.inverted.find((f) => f.field === name)!;
+    expect(termsOf(field('o.a'))).toEqual(['x', 'y', 'w']);
+    expect(slicePositions(field('o.a').tokens!)).toEqual([0, 1, 102]);
+    expect(field('o.a').length).toBe(3);
+    expect(termsOf(field('o.b'))).toEqual(['K1', 'K2']);
+    expect(termsOf(field('t'))).toEqual(['last', 'one']);
+    // All slices are of the same run (one per document).
+    expect(new Set(doc.inverted.map((f) => f.tokens!.run)).size).toBe(1);
+  });
+
   it('skips keywords over ignore_above and honours dynamic false and strict', () => {
     const m = validateMappings({ properties: { k: { type: 'keyword', ignore_above: 3 } } });
     expect(parse(m, { k: 'toolong' }).doc.inverted).toEqual([]);
