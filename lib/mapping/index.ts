@@ -428,7 +428,8 @@ function indexLeaf(ctx: ParseContext, path: string, field: FieldMapping, value: 
     case 'keyword': {
       const text = String(value);
       if (field.ignore_above !== undefined && text.length > field.ignore_above) return;
-      if (encoder.encode(text).length > TERM_MAX_BYTES) {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: short values cannot be immense (skips an encode per value).
+      if (text.length * 3 > TERM_MAX_BYTES && encoder.encode(text).length > TERM_MAX_BYTES) {
         throw docParsing(ctx, path, `Document contains at least one immense term in field="${path}" (whose UTF8 encoding is longer than the max length ${TERM_MAX_BYTES}), all of which were skipped.`);
       }
       if (indexed) {

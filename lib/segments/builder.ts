@@ -10,9 +10,9 @@
  * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
  *
  * Term table (Lucene's BytesRefHash, over UTF-16 units): every distinct (field, term) has a global
- * term id; `TermPool` keeps its units in one Uint16Array char pool with hash/start/length per id, and
- * each `BuilderField` keeps an Int32Array of slots (power-of-two size, linear probing, load ≤ 1/2,
- * -1 = empty) holding term ids, plus its term ids in first-seen order. All of it is typed arrays: no
+ * term id; `TermPool` keeps its units in one Uint16Array char pool with start/length per id, and
+ * each `BuilderField` keeps an Int32Array of slots (power-of-two count, linear probing, load ≤ 1/2)
+ * holding (term id or -1 = empty, term hash) pairs, plus its term ids in first-seen order. All of it is typed arrays: no
  * JS string exists for a term until the writer or the buffer reader asks for one.
  *
  * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
@@ -42,10 +42,10 @@ const POOL_BLOCK_MASK = POOL_BLOCK_BYTES - 1;
 /** Slice sizes by level: a term's stream starts small (most terms occur once) and doubles. */
 const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
 const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
-/** Bytes per term of the parallel term arrays below and of TermPool's hash/start/length (for ramBytesUsed). */
-const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8 + 4 * 3;
-/** Bytes per term of a field's table: 2 slots of 4 bytes at load ≤ 1/2, plus the first-seen list. */
-const TERM_TABLE_BYTES = 4 * 2 + 4;
+/** Bytes per term of the parallel term arrays below and of TermPool's start/length (for ramBytesUsed). */
+const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8 + 4 * 2;
+/** Bytes per term of a field's table: ≥ 2 slots of 8 bytes (load ≤ 1/2), plus the first-seen list. */
+const TERM_TABLE_BYTES = 8 * 2 + 4;
 /** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
 const TERM_SLOTS_INITIAL = 64;
 /** Initial UTF-16 units of the term char pool. */
@@ -54,27 +54,21 @@ const TERM_POOL_CHARS_INITIAL = 16 * 1024;
 const MAP_ENTRY_OVERHEAD_BYTES = 64;
 
 /**
- * Code units of every distinct (field, term) of a builder, by global term id: one char pool plus the
- * hash (token-run.ts `termHash`), start and length of each term.
+ * Code units of every distinct (field, term) of a builder, by global term id: one char pool, and the
+ * start and length of each term in it (interleaved: `spans[2 id]` = start, `spans[2 id + 1]` = length).
  */
 export class TermPool {
   chars: Uint16Array = new Uint16Array(TERM_POOL_CHARS_INITIAL);
   /** Units of `chars` in use. */
   charsUsed = 0;
-  hashes: Int32Array = new Int32Array(1024);
-  starts: Int32Array = new Int32Array(1024);
-  lengths: Int32Array = new Int32Array(1024);
+  spans: Int32Array = new Int32Array(2 * 1024);
   /** Terms in the pool (the next term id). */
   count = 0;
 
   /** Copies `length` units of `src` from `start` into the pool as term `count`; returns its id. */
-  add(src: Uint16Array, start: number, length: number, hash: number): number {
+  add(src: Uint16Array, start: number, length: number): number {
     const id = this.count++;
-    if (id >= this.hashes.length) {
-      this.hashes = growInt32(this.hashes, id + 1);
-      this.starts = growInt32(this.starts, id + 1);
-      this.lengths = growInt32(this.lengths, id + 1);
-    }
+    if (2 * id + 2 > this.spans.length) this.spans = growInt32(this.spans, 2 * id + 2);
     const at = this.charsUsed;
     if (at + length > this.chars.length) {
       const grown = new Uint16Array(Math.max(at + length, this.chars.length * 2));
@@ -83,15 +77,14 @@ export class TermPool {
     }
     this.chars.set(src.subarray(start, start + length), at);
     this.charsUsed = at + length;
-    this.hashes[id] = hash;
-    this.starts[id] = at;
-    this.lengths[id] = length;
+    this.spans[2 * id] = at;
+    this.spans[2 * id + 1] = length;
     return id;
   }
 
   /** Term `id` as a string (made on demand; not cached). */
   string(id: number): string {
-    return unitsToString(this.chars, this.starts[id], this.lengths[id]);
+    return unitsToString(this.chars, this.spans[2 * id], this.spans[2 * id + 1]);
   }
 }
 
@@ -100,8 +93,13 @@ export class BuilderField {
   readonly nameUtf8: Uint8Array;
   readonly hasFreqs: boolean;
   readonly hasPositions: boolean;
-  /** Open-addressing table of term ids (-1 = empty), size a power of two. */
+  /**
+   * Open-addressing table, `slotCount` slots of two ints: term id (-1 = empty) and the term's hash
+   * (token-run.ts `termHash`), so a probe compares hashes without touching the pool.
+   */
   slots: Int32Array;
+  /** Slots in the table (a power of two). */
+  slotCount: number;
   /** Term ids in first-seen order ([0, termCount)). */
   ids: Int32Array = new Int32Array(64);
   /** Distinct terms of the field. */
@@ -124,54 +122,61 @@ export class BuilderField {
     this.hasFreqs = indexOptions !== 'docs';
     this.hasPositions = indexOptions === 'positions';
     this.normsBuf = norms ? new Uint8Array(64) : null;
-    this.slots = new Int32Array(slotsInitial).fill(-1);
+    this.slotCount = slotsInitial;
+    this.slots = new Int32Array(2 * slotsInitial).fill(-1);
   }
 
   /** The id of the term with these units and hash, or `~slot` (negative) of the empty slot where it would go. */
   find(chars: Uint16Array, start: number, length: number, hash: number): number {
     const slots = this.slots;
-    const mask = slots.length - 1;
-    const pool = this.pool;
-    const hashes = pool.hashes;
-    const lengths = pool.lengths;
+    const mask = this.slotCount - 1;
     let slot = hash & mask;
     for (;;) {
-      const id = slots[slot];
+      const id = slots[2 * slot];
       if (id < 0) return ~slot;
-      if (hashes[id] === hash && lengths[id] === length) {
-        const poolChars = pool.chars;
-        const at = pool.starts[id] - start;
-        let k = start;
-        const end = start + length;
-        while (k < end && poolChars[at + k] === chars[k]) k++;
-        if (k === end) return id;
+      if (slots[2 * slot + 1] === hash) {
+        const pool = this.pool;
+        const spans = pool.spans;
+        if (spans[2 * id + 1] === length) {
+          const poolChars = pool.chars;
+          const at = spans[2 * id] - start;
+          let k = start;
+          const end = start + length;
+          while (k < end && poolChars[at + k] === chars[k]) k++;
+          if (k === end) return id;
+        }
       }
       slot = (slot + 1) & mask;
     }
   }
 
-  /** Records term `id` (new to this field) in the empty `slot` that `find` returned; grows the table past load 1/2. */
-  insert(slot: number, id: number): void {
-    this.slots[slot] = id;
+  /** Records term `id` (new to this field, with `hash`) in the empty `slot` that `find` returned; grows the table past load 1/2. */
+  insert(slot: number, id: number, hash: number): void {
+    this.slots[2 * slot] = id;
+    this.slots[2 * slot + 1] = hash;
     if (this.termCount === this.ids.length) this.ids = growInt32(this.ids, this.termCount + 1);
     this.ids[this.termCount++] = id;
-    if (this.termCount * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (this.termCount * 2 > this.slotCount) this.rehash(this.slotCount * 2);
   }
 
-  private rehash(size: number): void {
-    const slots = new Int32Array(size).fill(-1);
-    const mask = size - 1;
-    const hashes = this.pool.hashes;
-    for (let i = 0; i < this.termCount; i++) {
-      const id = this.ids[i];
-      let slot = hashes[id] & mask;
-      while (slots[slot] >= 0) slot = (slot + 1) & mask;
-      slots[slot] = id;
+  private rehash(slotCount: number): void {
+    const old = this.slots;
+    const slots = new Int32Array(2 * slotCount).fill(-1);
+    const mask = slotCount - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const id = old[j];
+      if (id < 0) continue;
+      const hash = old[j + 1];
+      let slot = hash & mask;
+      while (slots[2 * slot] >= 0) slot = (slot + 1) & mask;
+      slots[2 * slot] = id;
+      slots[2 * slot + 1] = hash;
     }
     this.slots = slots;
+    this.slotCount = slotCount;
   }
 
-  /** The term id of `term` in this field, or -1. */
+/** The term id of `term` in this field, or -1. */
   termId(term: string): number {
     const scratch = lookupScratch(term.length);
     for (let i = 0; i < term.length; i++) scratch[i] = term.charCodeAt(i);
@@ -707,7 +712,7 @@ export class SegmentBuilder {
   /** Adds a term new to `field` (units `chars[start, start + length)`) at the empty table slot `slot`. */
   private newTerm(field: BuilderField, chars: Uint16Array, start: number, length: number, hash: number, slot: number): number {
     const id = this.termCount++;
-    assert(this.termPool.add(chars, start, length, hash) === id, 'term pool and term arrays out of step');
+    assert(this.termPool.add(chars, start, length) === id, 'term pool and term arrays out of step');
     if (id >= this.lastDoc.length) {
       const size = id + 1;
       this.docHead = growUint32(this.docHead, size);
@@ -740,7 +745,7 @@ export class SegmentBuilder {
     this.lastDoc[id] = -1;
     this.docFreq[id] = 0;
     this.totalTermFreq[id] = 0;
-    field.insert(slot, id);
+    field.insert(slot, id, hash);
     this.ramBytes += length * 2 + TERM_TABLE_BYTES;
     return id;
   }
