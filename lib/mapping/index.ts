@@ -230,7 +230,17 @@ export function parseDocument(
     inverted.push({ field: f.field, indexOptions: f.indexOptions, norms: f.norms, tokens: run.slice(f.from, f.to), length: f.tokens });
   }
   return {
-    doc: { ...meta, source: sourceBytes, inverted, docValues: [...ctx.docValues.values()] },
+    // Explicit properties, not `...meta`: object spread was the costliest line of a parse (profile).
+    doc: {
+      id: meta.id,
+      seqNo: meta.seqNo,
+      version: meta.version,
+      primaryTerm: meta.primaryTerm,
+      routing: meta.routing,
+      source: sourceBytes,
+      inverted,
+      docValues: [...ctx.docValues.values()],
+    },
     mappingUpdate: ctx.update ? { properties: ctx.update } : null,
   };
 }

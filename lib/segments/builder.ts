@@ -12,7 +12,7 @@
  * Term table (Lucene's BytesRefHash, over UTF-16 units): every distinct (field, term) has a global
  * term id; `TermPool` keeps its units in one Uint16Array char pool with start/length per id, and
  * each `BuilderField` keeps an Int32Array of slots (power-of-two count, linear probing, load ≤ 1/2)
- * holding (term id or -1 = empty, term hash) pairs, plus its term ids in first-seen order. All of it is typed arrays: no
+ * of (term id or -1 = empty, term hash, pool start, length), plus its term ids in first-seen order. All of it is typed arrays: no
  * JS string exists for a term until the writer or the buffer reader asks for one.
  *
  * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
@@ -44,8 +44,10 @@ const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
 const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
 /** Bytes per term of the parallel term arrays below and of TermPool's start/length (for ramBytesUsed). */
 const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8 + 4 * 2;
-/** Bytes per term of a field's table: ≥ 2 slots of 8 bytes (load ≤ 1/2), plus the first-seen list. */
-const TERM_TABLE_BYTES = 8 * 2 + 4;
+/** Ints per term-table slot: term id, hash, pool start, length. */
+const SLOT_INTS = 4;
+/** Bytes per term of a field's table: ≥ 2 slots (load ≤ 1/2), plus the first-seen list. */
+const TERM_TABLE_BYTES = 4 * SLOT_INTS * 2 + 4;
 /** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
 const TERM_SLOTS_INITIAL = 64;
 /** Initial UTF-16 units of the term char pool. */
@@ -94,8 +96,9 @@ export class BuilderField {
   readonly hasFreqs: boolean;
   readonly hasPositions: boolean;
   /**
-   * Open-addressing table, `slotCount` slots of two ints: term id (-1 = empty) and the term's hash
-   * (token-run.ts `termHash`), so a probe compares hashes without touching the pool.
+   * Open-addressing table, `slotCount` slots of SLOT_INTS ints: term id (-1 = empty), the term's hash
+   * (token-run.ts `termHash`), its start and length in the pool — a probe touches one slot and the
+   * pool's units, nothing else.
    */
   slots: Int32Array;
   /** Slots in the table (a power of two). */
@@ -123,7 +126,7 @@ export class BuilderField {
     this.hasPositions = indexOptions === 'positions';
     this.normsBuf = norms ? new Uint8Array(64) : null;
     this.slotCount = slotsInitial;
-    this.slots = new Int32Array(2 * slotsInitial).fill(-1);
+    this.slots = new Int32Array(SLOT_INTS * slotsInitial).fill(-1);
   }
 
   /** The id of the term with these units and hash, or `~slot` (negative) of the empty slot where it would go. */
@@ -132,19 +135,16 @@ export class BuilderField {
     const mask = this.slotCount - 1;
     let slot = hash & mask;
     for (;;) {
-      const id = slots[2 * slot];
+      const j = slot * SLOT_INTS;
+      const id = slots[j];
       if (id < 0) return ~slot;
-      if (slots[2 * slot + 1] === hash) {
-        const pool = this.pool;
-        const spans = pool.spans;
-        if (spans[2 * id + 1] === length) {
-          const poolChars = pool.chars;
-          const at = spans[2 * id] - start;
-          let k = start;
-          const end = start + length;
-          while (k < end && poolChars[at + k] === chars[k]) k++;
-          if (k === end) return id;
-        }
+      if (slots[j + 1] === hash && slots[j + 3] === length) {
+        const poolChars = this.pool.chars;
+        const at = slots[j + 2] - start;
+        let k = start;
+        const end = start + length;
+        while (k < end && poolChars[at + k] === chars[k]) k++;
+        if (k === end) return id;
       }
       slot = (slot + 1) & mask;
     }
@@ -152,8 +152,11 @@ export class BuilderField {
 
   /** Records term `id` (new to this field, with `hash`) in the empty `slot` that `find` returned; grows the table past load 1/2. */
   insert(slot: number, id: number, hash: number): void {
-    this.slots[2 * slot] = id;
-    this.slots[2 * slot + 1] = hash;
+    const j = slot * SLOT_INTS;
+    this.slots[j] = id;
+    this.slots[j + 1] = hash;
+    this.slots[j + 2] = this.pool.spans[2 * id];
+    this.slots[j + 3] = this.pool.spans[2 * id + 1];
     if (this.termCount === this.ids.length) this.ids = growInt32(this.ids, this.termCount + 1);
     this.ids[this.termCount++] = id;
     if (this.termCount * 2 > this.slotCount) this.rehash(this.slotCount * 2);
@@ -161,16 +164,13 @@ export class BuilderField {
 
   private rehash(slotCount: number): void {
     const old = this.slots;
-    const slots = new Int32Array(2 * slotCount).fill(-1);
+    const slots = new Int32Array(SLOT_INTS * slotCount).fill(-1);
     const mask = slotCount - 1;
-    for (let j = 0; j < old.length; j += 2) {
-      const id = old[j];
-      if (id < 0) continue;
-      const hash = old[j + 1];
-      let slot = hash & mask;
-      while (slots[2 * slot] >= 0) slot = (slot + 1) & mask;
-      slots[2 * slot] = id;
-      slots[2 * slot + 1] = hash;
+    for (let j = 0; j < old.length; j += SLOT_INTS) {
+      if (old[j] < 0) continue;
+      let slot = old[j + 1] & mask;
+      while (slots[slot * SLOT_INTS] >= 0) slot = (slot + 1) & mask;
+      slots.set(old.subarray(j, j + SLOT_INTS), slot * SLOT_INTS);
     }
     this.slots = slots;
     this.slotCount = slotCount;
