@@ -42,12 +42,10 @@ const POOL_BLOCK_MASK = POOL_BLOCK_BYTES - 1;
 /** Slice sizes by level: a term's stream starts small (most terms occur once) and doubles. */
 const SLICE_SIZES = new Uint16Array([8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
 const SLICE_LEVEL_MAX = SLICE_SIZES.length - 1;
-/** Bytes per term of the parallel term arrays below and of TermPool's start/length (for ramBytesUsed). */
-const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8 + 4 * 2;
+/** Bytes per term of the parallel term arrays below (for ramBytesUsed; the term tables are counted by capacity). */
+const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
 /** Ints per term-table slot: term id, hash, pool start, length. */
 const SLOT_INTS = 4;
-/** Bytes per term of a field's table: ≥ 2 slots (load ≤ 1/2), plus the first-seen list. */
-const TERM_TABLE_BYTES = 4 * SLOT_INTS * 2 + 4;
 /** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
 const TERM_SLOTS_INITIAL = 64;
 /** Initial UTF-16 units of the term char pool. */
@@ -200,6 +198,16 @@ export class BuilderField {
   }
 }
 
+/** Why a document with a term over SEGMENT_TERM_MAX_BYTES is rejected (Lucene's message). */
+function immenseTermReason(field: string): string {
+  return `Document contains at least one immense term in field="${field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`;
+}
+
+/** Why a document with decreasing or invalid positions is rejected. */
+function badPositionsReason(field: string): string {
+  return `field [${field}] positions must be non-decreasing integers ≥ 0`;
+}
+
 let lookupUnits = new Uint16Array(256);
 /** Scratch units for string lookups (grown on demand; never escapes a call). */
 function lookupScratch(length: number): Uint16Array {
@@ -322,7 +330,9 @@ export class SegmentBuilder {
   }
   /** Approximate heap bytes held (for the indexing-buffer limit). */
   get ramBytesUsed(): number {
-    return this.ramBytes + this.termCount * TERM_ARRAY_BYTES + this._maxDoc * 32;
+    let tables = this.termPool.chars.byteLength + this.termPool.spans.byteLength;
+    for (const field of this.fields.values()) tables += field.slots.byteLength + field.ids.byteLength;
+    return this.ramBytes + this.termCount * TERM_ARRAY_BYTES + tables + this._maxDoc * 32;
   }
   /** Changes with every addDocument/deleteDoc (lets views detect staleness). */
   get generation(): number {
@@ -630,9 +640,6 @@ export class SegmentBuilder {
         );
       }
       if (!(input.length >= 0) || !Number.isInteger(input.length)) throw bad(`field [${input.field}] has an invalid length ${input.length}`);
-      const immense = () =>
-        bad(`Document contains at least one immense term in field="${input.field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`);
-      const badPositions = () => bad(`field [${input.field}] positions must be non-decreasing integers ≥ 0`);
       const tokens = input.tokens;
       if (tokens !== undefined) {
         if (input.terms !== undefined) throw bad(`field [${input.field}] has both terms and tokens`);
@@ -644,10 +651,10 @@ export class SegmentBuilder {
         let prev = 0;
         for (let i = tokens.from; i < tokens.to; i++) {
           const length = lengths[i];
-          if (length * 3 > SEGMENT_TERM_MAX_BYTES && utf8LengthOfUnits(run.chars, starts[i], length) > SEGMENT_TERM_MAX_BYTES) throw immense();
+          if (length * 3 > SEGMENT_TERM_MAX_BYTES && utf8LengthOfUnits(run.chars, starts[i], length) > SEGMENT_TERM_MAX_BYTES) throw bad(immenseTermReason(input.field));
           if (checkPositions) {
             const p = positions[i];
-            if (p < prev) throw badPositions();
+            if (p < prev) throw bad(badPositionsReason(input.field));
             prev = p;
           }
         }
@@ -656,7 +663,7 @@ export class SegmentBuilder {
       const terms = input.terms ?? [];
       for (let i = 0; i < terms.length; i++) {
         const term = terms[i];
-        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) throw immense();
+        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) throw bad(immenseTermReason(input.field));
       }
       const positions = input.positions;
       if (positions !== undefined && input.indexOptions === 'positions') {
@@ -664,7 +671,7 @@ export class SegmentBuilder {
         let prev = 0;
         for (let i = 0; i < positions.length; i++) {
           const p = positions[i];
-          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw badPositions();
+          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw bad(badPositionsReason(input.field));
           prev = p;
         }
       }
@@ -746,7 +753,6 @@ export class SegmentBuilder {
     this.docFreq[id] = 0;
     this.totalTermFreq[id] = 0;
     field.insert(slot, id, hash);
-    this.ramBytes += length * 2 + TERM_TABLE_BYTES;
     return id;
   }
 
