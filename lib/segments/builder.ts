@@ -293,7 +293,7 @@ export class SegmentBuilder {
   private readonly blocks: Uint8Array[] = [];
   private blockUsed = POOL_BLOCK_BYTES;
   private termCount = 0;
-  /** Units and hashes of all terms (the term tables' keys). */
+  /** Units of all terms (the term tables' keys), by term id. */
   private readonly termPool = new TermPool();
   /** Where string terms (`InvertedFieldInput.terms`, `_id`) are copied to be indexed like analysed tokens. */
   private readonly stringRun = new TokenRun(256, 64);
