@@ -8,9 +8,10 @@
  * scaled_float (as double), date, boolean, object. Numbers, dates and booleans are indexed as exact
  * terms (their canonical string) for term queries and as numeric doc values for sorting.
  */
-import { analyze, isKnownAnalyzer, newTokenStream, type TokenStream } from '../analysis/index.js';
+import { analyze, isKnownAnalyzer } from '../analysis/index.js';
 import { QuarryError, errors } from '../common/errors.js';
 import { TERM_MAX_BYTES } from '../common/limits.js';
+import { TokenRun } from '../common/token-run.js';
 import type { DocValuesInput, DocumentInput, InvertedFieldInput } from '../segments/types.js';
 
 /** One field's mapping as Elasticsearch shows it. */
@@ -50,6 +51,7 @@ export const DYNAMIC_KEYWORD_IGNORE_ABOVE = 256;
 
 /** Result of parsing one document: the analysed input, and mapping additions that dynamic mapping made. */
 export interface ParsedDocument {
+  /** The analysed document; its inverted fields are slices of one token run (see parseDocument). */
   doc: DocumentInput;
   /** Fields to add to the mapping (ES's "dynamic mapping update"), or null when none. */
   mappingUpdate: Mappings | null;
@@ -168,10 +170,28 @@ export function parseDate(value: unknown): number {
   return ms;
 }
 
+/**
+ * The tokens of one inverted field while a document is parsed: tokens [from, to) of the document's
+ * run, plus further ranges when other fields' tokens came in between (values of an array of objects).
+ */
+interface FieldTokens {
+  field: string;
+  indexOptions: InvertedFieldInput['indexOptions'];
+  norms: boolean;
+  from: number;
+  to: number;
+  /** Tokens so far (over all ranges). */
+  tokens: number;
+  nextPosition: number;
+  /** [from, to) pairs after the first range, or null (the usual case: one contiguous range). */
+  moreRanges: number[] | null;
+}
+
 /** Mutable state while parsing one document. */
 interface ParseContext {
   id: string;
-  fields: Map<string, InvertedFieldInput & { stream: TokenStream }>;
+  run: TokenRun;
+  fields: Map<string, FieldTokens>;
   docValues: Map<string, DocValuesInput>;
   update: Record<string, FieldMapping> | null;
   dynamicRoot: boolean | 'strict';
@@ -180,15 +200,24 @@ interface ParseContext {
 /**
  * Parses `source` (a JSON object) against `mappings` into analysed fields and doc values.
  * Throws `document_parsing_exception` (400) naming the field when a value does not fit its type.
+ *
+ * The tokens of all inverted fields go into one TokenRun: `tokens` when given (reset here, so the
+ * previous document parsed into it must have been consumed — SegmentBuilder.addDocument copies what it
+ * keeps — before this call), else a fresh run owned by the result.
  */
 export function parseDocument(
   mappings: Mappings,
   meta: { id: string; seqNo: number; version: number; primaryTerm: number; routing?: string },
   source: Record<string, unknown>,
   sourceBytes: Uint8Array,
+  tokens?: TokenRun,
 ): ParsedDocument {
+  let run = tokens;
+  if (run === undefined) run = new TokenRun(Math.min(sourceBytes.length + 16, 1 << 20), Math.min((sourceBytes.length >>> 2) + 16, 1 << 18));
+  else run.reset();
   const ctx: ParseContext = {
     id: meta.id,
+    run,
     fields: new Map(),
     docValues: new Map(),
     update: null,
@@ -197,12 +226,58 @@ export function parseDocument(
   parseObject(ctx, source, mappings.properties, '', ctx.dynamicRoot, []);
   const inverted: InvertedFieldInput[] = [];
   for (const f of ctx.fields.values()) {
-    inverted.push({ field: f.field, indexOptions: f.indexOptions, norms: f.norms, terms: f.stream.terms, positions: f.stream.positions, length: f.stream.terms.length });
+    if (f.moreRanges !== null) regroup(run, f);
+    inverted.push({ field: f.field, indexOptions: f.indexOptions, norms: f.norms, tokens: run.slice(f.from, f.to), length: f.tokens });
   }
   return {
-    doc: { ...meta, source: sourceBytes, inverted, docValues: [...ctx.docValues.values()] },
+    // Explicit properties, not `...meta`: object spread was the costliest line of a parse (profile).
+    doc: {
+      id: meta.id,
+      seqNo: meta.seqNo,
+      version: meta.version,
+      primaryTerm: meta.primaryTerm,
+      routing: meta.routing,
+      source: sourceBytes,
+      inverted,
+      docValues: [...ctx.docValues.values()],
+    },
     mappingUpdate: ctx.update ? { properties: ctx.update } : null,
   };
+}
+
+/** Copies a field's scattered token ranges to the end of the run so they form one slice. */
+function regroup(run: TokenRun, f: FieldTokens): void {
+  const from = run.count;
+  for (let i = f.from; i < f.to; i++) run.pushCopyOf(i);
+  const more = f.moreRanges!;
+  for (let r = 0; r < more.length; r += 2) for (let i = more[r]; i < more[r + 1]; i++) run.pushCopyOf(i);
+  f.from = from;
+  f.to = run.count;
+  f.moreRanges = null;
+}
+
+/** Records that the tokens [before, run.count) just appended belong to `f`. */
+function appended(ctx: ParseContext, f: FieldTokens, before: number): void {
+  const after = ctx.run.count;
+  if (after === before) return;
+  if (f.tokens === 0) {
+    f.from = before;
+    f.to = after;
+  } else if (f.moreRanges === null && f.to === before) {
+    f.to = after;
+  } else {
+    const more = (f.moreRanges ??= []);
+    if (more.length > 0 && more[more.length - 1] === before) more[more.length - 1] = after;
+    else more.push(before, after);
+  }
+  f.tokens += after - before;
+}
+
+/** Appends one exact term (keyword, number, date, boolean) to a field. */
+function addTerm(ctx: ParseContext, f: FieldTokens, term: string): void {
+  const before = ctx.run.count;
+  ctx.run.pushString(term, f.nextPosition++);
+  appended(ctx, f, before);
 }
 
 function normaliseDynamic(value: FieldMapping['dynamic']): boolean | 'strict' {
@@ -323,11 +398,10 @@ function docParsing(ctx: ParseContext, path: string, reason: string): QuarryErro
   return new QuarryError('document_parsing_exception', `[1:2] ${reason}`, {}, undefined);
 }
 
-function fieldState(ctx: ParseContext, path: string, indexOptions: InvertedFieldInput['indexOptions'], norms: boolean) {
+function fieldState(ctx: ParseContext, path: string, indexOptions: InvertedFieldInput['indexOptions'], norms: boolean): FieldTokens {
   let f = ctx.fields.get(path);
   if (!f) {
-    const stream = { terms: [] as string[], positions: [] as number[], nextPosition: 0 };
-    f = { field: path, indexOptions, norms, terms: stream.terms, positions: stream.positions, length: 0, stream };
+    f = { field: path, indexOptions, norms, from: 0, to: 0, tokens: 0, nextPosition: 0, moreRanges: null };
     ctx.fields.set(path, f);
   }
   return f;
@@ -355,20 +429,22 @@ function indexLeaf(ctx: ParseContext, path: string, field: FieldMapping, value: 
     case 'match_only_text': {
       if (!indexed) return;
       const f = fieldState(ctx, path, 'positions', true);
-      if (f.stream.terms.length > 0) f.stream.nextPosition += POSITION_INCREMENT_GAP;
-      analyze(field.analyzer ?? 'standard', String(value), f.stream);
+      if (f.tokens > 0) f.nextPosition += POSITION_INCREMENT_GAP;
+      const before = ctx.run.count;
+      f.nextPosition = analyze(field.analyzer ?? 'standard', String(value), ctx.run, f.nextPosition);
+      appended(ctx, f, before);
       return;
     }
     case 'keyword': {
       const text = String(value);
       if (field.ignore_above !== undefined && text.length > field.ignore_above) return;
-      if (encoder.encode(text).length > TERM_MAX_BYTES) {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: short values cannot be immense (skips an encode per value).
+      if (text.length * 3 > TERM_MAX_BYTES && encoder.encode(text).length > TERM_MAX_BYTES) {
         throw docParsing(ctx, path, `Document contains at least one immense term in field="${path}" (whose UTF8 encoding is longer than the max length ${TERM_MAX_BYTES}), all of which were skipped.`);
       }
       if (indexed) {
         const f = fieldState(ctx, path, 'docs', false);
-        f.stream.terms.push(text);
-        f.stream.positions.push(f.stream.nextPosition++);
+        addTerm(ctx, f, text);
       }
       if (docValues) addDocValue(ctx, path, 'keyword', text);
       return;
@@ -380,8 +456,7 @@ function indexLeaf(ctx: ParseContext, path: string, field: FieldMapping, value: 
       else throw docParsing(ctx, path, `failed to parse field [${path}] of type [boolean] in document with id '${ctx.id}'. Preview of field's value: '${preview(value)}'`);
       if (indexed) {
         const f = fieldState(ctx, path, 'docs', false);
-        f.stream.terms.push(b ? 'true' : 'false');
-        f.stream.positions.push(f.stream.nextPosition++);
+        addTerm(ctx, f, b ? 'true' : 'false');
       }
       if (docValues) addDocValue(ctx, path, 'numeric', b ? 1 : 0);
       return;
@@ -393,8 +468,7 @@ function indexLeaf(ctx: ParseContext, path: string, field: FieldMapping, value: 
       }
       if (indexed) {
         const f = fieldState(ctx, path, 'docs', false);
-        f.stream.terms.push(String(ms));
-        f.stream.positions.push(f.stream.nextPosition++);
+        addTerm(ctx, f, String(ms));
       }
       if (docValues) addDocValue(ctx, path, 'numeric', ms);
       return;
@@ -410,8 +484,7 @@ function indexLeaf(ctx: ParseContext, path: string, field: FieldMapping, value: 
       const stored = range ? Math.trunc(n) : type === 'float' ? Math.fround(n) : n;
       if (indexed) {
         const f = fieldState(ctx, path, 'docs', false);
-        f.stream.terms.push(numericTerm(stored));
-        f.stream.positions.push(f.stream.nextPosition++);
+        addTerm(ctx, f, numericTerm(stored));
       }
       if (docValues) addDocValue(ctx, path, 'numeric', stored);
     }

@@ -3,9 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { mergeMappings, parseDate, parseDocument, validateMappings, type Mappings } from './index.js';
 import { QuarryError } from '../common/errors.js';
+import { slicePositions, sliceTerms } from '../common/token-run.js';
+import type { InvertedFieldInput } from '../segments/types.js';
 
 const META = { id: '1', seqNo: 0, version: 1, primaryTerm: 1 };
 const bytes = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const termsOf = (f: InvertedFieldInput) => sliceTerms(f.tokens!);
 const parse = (m: Mappings, doc: Record<string, unknown>) => parseDocument(m, META, doc, bytes(doc));
 
 describe('dynamic mapping', () => {
@@ -29,13 +32,26 @@ describe('dynamic mapping', () => {
     const { doc, mappingUpdate } = parse(m, { title: ['The quick fox', 'jumps'], n: 7 });
     expect(mappingUpdate).toBeNull();
     const title = doc.inverted.find((f) => f.field === 'title')!;
-    expect(title.terms).toEqual(['the', 'quick', 'fox', 'jumps']);
+    expect(termsOf(title)).toEqual(['the', 'quick', 'fox', 'jumps']);
     // Elasticsearch leaves a position gap of 100 between the values of a multi-valued text field.
-    expect(Array.from(title.positions!)).toEqual([0, 1, 2, 103]);
+    expect(slicePositions(title.tokens!)).toEqual([0, 1, 2, 103]);
     expect(title.norms).toBe(true);
-    expect(doc.inverted.find((f) => f.field === 'title.keyword')!.terms).toEqual(['The quick fox', 'jumps']);
-    expect(doc.inverted.find((f) => f.field === 'n')!.terms).toEqual(['7']);
+    expect(termsOf(doc.inverted.find((f) => f.field === 'title.keyword')!)).toEqual(['The quick fox', 'jumps']);
+    expect(termsOf(doc.inverted.find((f) => f.field === 'n')!)).toEqual(['7']);
     expect(doc.docValues.find((d) => d.field === 'n')).toEqual({ field: 'n', type: 'numeric', values: [7] });
+  });
+
+  it('gathers a field whose values are interleaved with other fields (arrays of objects) into one slice', () => {
+    const m = validateMappings({ properties: { o: { properties: { a: { type: 'text' }, b: { type: 'keyword' } } }, t: { type: 'text' } } });
+    const { doc } = parse(m, { o: [{ a: 'X y', b: 'K1' }, { b: 'K2' }, { a: 'w' }], t: 'last one' });
+    const field = (name: string) => doc.inverted.find((f) => f.field === name)!;
+    expect(termsOf(field('o.a'))).toEqual(['x', 'y', 'w']);
+    expect(slicePositions(field('o.a').tokens!)).toEqual([0, 1, 102]);
+    expect(field('o.a').length).toBe(3);
+    expect(termsOf(field('o.b'))).toEqual(['K1', 'K2']);
+    expect(termsOf(field('t'))).toEqual(['last', 'one']);
+    // All slices are of the same run (one per document).
+    expect(new Set(doc.inverted.map((f) => f.tokens!.run)).size).toBe(1);
   });
 
   it('skips keywords over ignore_above and honours dynamic false and strict', () => {

@@ -5,8 +5,15 @@
  * Memory layout (why it looks like Lucene's indexing chain rather than a Map of arrays): per-term
  * postings are varint byte streams in a shared pool of 64 KB blocks, growing in chained slices of
  * 8, 16, ... 2048 bytes, with the per-term state in parallel typed arrays indexed by a term id. A
- * token costs one Map lookup and a few byte writes; there is no per-token or per-posting object, and
+ * token costs one probe of an open-addressing hash table and a few byte writes; there is no
+ * per-token or per-posting object (not even a string: tokens arrive as code units in a TokenRun), and
  * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
+ *
+ * Term table (Lucene's BytesRefHash, over UTF-16 units): every distinct (field, term) has a global
+ * term id; `TermPool` keeps its units in one Uint16Array char pool with start/length per id, and
+ * each `BuilderField` keeps an Int32Array of slots (power-of-two count, linear probing, load ≤ 1/2)
+ * of (term id or -1 = empty, term hash, pool start, length), plus its term ids in first-seen order. All of it is typed arrays: no
+ * JS string exists for a term until the writer or the buffer reader asks for one.
  *
  * Streams per term: docs stream = (doc delta varint[, freq varint]) per doc; positions stream =
  * position delta varints (first from 0) per occurrence, for fields that index positions.
@@ -14,6 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { QuarryError } from '../common/errors.js';
+import { termHashOfString, TokenRun, unitsToString, utf8LengthOfUnits } from '../common/token-run.js';
 import type {
   DocumentInput,
   IndexOptions,
@@ -45,18 +53,69 @@ const SOURCE_OWN_CHUNK_BYTES = SOURCE_CHUNK_BYTES >>> 2;
 /** Work items (terms, docs) between the yields of a freeze driven in slices. */
 const FREEZE_STEP_ITEMS = 8192;
 const EMPTY_BYTES = new Uint8Array(0);
-/** Bytes per term of the parallel term arrays below (for ramBytesUsed). */
+/** Bytes per term of the parallel term arrays below (for ramBytesUsed; the term tables are counted by capacity). */
 const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
+/** Ints per term-table slot: term id, hash, pool start, length. */
+const SLOT_INTS = 4;
+/** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
+const TERM_SLOTS_INITIAL = 64;
+/** Initial UTF-16 units of the term char pool. */
+const TERM_POOL_CHARS_INITIAL = 16 * 1024;
 /** Rough heap cost of one Map entry plus the string header (V8, 64-bit). */
 const MAP_ENTRY_OVERHEAD_BYTES = 64;
 
-/** Per inverted field state. */
+/**
+ * Code units of every distinct (field, term) of a builder, by global term id: one char pool, and the
+ * start and length of each term in it (interleaved: `spans[2 id]` = start, `spans[2 id + 1]` = length).
+ */
+export class TermPool {
+  chars: Uint16Array = new Uint16Array(TERM_POOL_CHARS_INITIAL);
+  /** Units of `chars` in use. */
+  charsUsed = 0;
+  spans: Int32Array = new Int32Array(2 * 1024);
+  /** Terms in the pool (the next term id). */
+  count = 0;
+
+  /** Copies `length` units of `src` from `start` into the pool as term `count`; returns its id. */
+  add(src: Uint16Array, start: number, length: number): number {
+    const id = this.count++;
+    if (2 * id + 2 > this.spans.length) this.spans = growInt32(this.spans, 2 * id + 2);
+    const at = this.charsUsed;
+    if (at + length > this.chars.length) {
+      const grown = new Uint16Array(Math.max(at + length, this.chars.length * 2));
+      grown.set(this.chars.subarray(0, at));
+      this.chars = grown;
+    }
+    this.chars.set(src.subarray(start, start + length), at);
+    this.charsUsed = at + length;
+    this.spans[2 * id] = at;
+    this.spans[2 * id + 1] = length;
+    return id;
+  }
+
+  /** Term `id` as a string (made on demand; not cached). */
+  string(id: number): string {
+    return unitsToString(this.chars, this.spans[2 * id], this.spans[2 * id + 1]);
+  }
+}
+
+/** Per inverted field state, including the field's term table (see the module comment). */
 export class BuilderField {
   readonly nameUtf8: Uint8Array;
   readonly hasFreqs: boolean;
   readonly hasPositions: boolean;
-  /** term → term id (insertion order = first occurrence). */
-  readonly termIds = new Map<string, number>();
+  /**
+   * Open-addressing table, `slotCount` slots of SLOT_INTS ints: term id (-1 = empty), the term's hash
+   * (token-run.ts `termHash`), its start and length in the pool — a probe touches one slot and the
+   * pool's units, nothing else.
+   */
+  slots: Int32Array;
+  /** Slots in the table (a power of two). */
+  slotCount: number;
+  /** Term ids in first-seen order ([0, termCount)). */
+  ids: Int32Array = new Int32Array(64);
+  /** Distinct terms of the field. */
+  termCount = 0;
   /** Norm byte per doc (grown on demand; docs without the field read 0). */
   normsBuf: Uint8Array | null;
   docCount = 0;
@@ -67,12 +126,108 @@ export class BuilderField {
     readonly name: string,
     readonly indexOptions: IndexOptions,
     readonly norms: boolean,
+    readonly pool: TermPool,
+    slotsInitial = TERM_SLOTS_INITIAL,
   ) {
+    assert(slotsInitial >= 2 && (slotsInitial & (slotsInitial - 1)) === 0, 'term table size must be a power of two ≥ 2');
     this.nameUtf8 = utf8(name);
     this.hasFreqs = indexOptions !== 'docs';
     this.hasPositions = indexOptions === 'positions';
     this.normsBuf = norms ? new Uint8Array(64) : null;
+    this.slotCount = slotsInitial;
+    this.slots = new Int32Array(SLOT_INTS * slotsInitial).fill(-1);
   }
+
+  /** The id of the term with these units and hash, or `~slot` (negative) of the empty slot where it would go. */
+  find(chars: Uint16Array, start: number, length: number, hash: number): number {
+    const slots = this.slots;
+    const mask = this.slotCount - 1;
+    let slot = hash & mask;
+    for (;;) {
+      const j = slot * SLOT_INTS;
+      const id = slots[j];
+      if (id < 0) return ~slot;
+      if (slots[j + 1] === hash && slots[j + 3] === length) {
+        const poolChars = this.pool.chars;
+        const at = slots[j + 2] - start;
+        let k = start;
+        const end = start + length;
+        while (k < end && poolChars[at + k] === chars[k]) k++;
+        if (k === end) return id;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Records term `id` (new to this field, with `hash`) in the empty `slot` that `find` returned; grows the table past load 1/2. */
+  insert(slot: number, id: number, hash: number): void {
+    const j = slot * SLOT_INTS;
+    this.slots[j] = id;
+    this.slots[j + 1] = hash;
+    this.slots[j + 2] = this.pool.spans[2 * id];
+    this.slots[j + 3] = this.pool.spans[2 * id + 1];
+    if (this.termCount === this.ids.length) this.ids = growInt32(this.ids, this.termCount + 1);
+    this.ids[this.termCount++] = id;
+    if (this.termCount * 2 > this.slotCount) this.rehash(this.slotCount * 2);
+  }
+
+  private rehash(slotCount: number): void {
+    const old = this.slots;
+    const slots = new Int32Array(SLOT_INTS * slotCount).fill(-1);
+    const mask = slotCount - 1;
+    for (let j = 0; j < old.length; j += SLOT_INTS) {
+      if (old[j] < 0) continue;
+      let slot = old[j + 1] & mask;
+      while (slots[slot * SLOT_INTS] >= 0) slot = (slot + 1) & mask;
+      const k = slot * SLOT_INTS;
+      slots[k] = old[j];
+      slots[k + 1] = old[j + 1];
+      slots[k + 2] = old[j + 2];
+      slots[k + 3] = old[j + 3];
+    }
+    this.slots = slots;
+    this.slotCount = slotCount;
+  }
+
+/** The term id of `term` in this field, or -1. */
+  termId(term: string): number {
+    const scratch = lookupScratch(term.length);
+    for (let i = 0; i < term.length; i++) scratch[i] = term.charCodeAt(i);
+    const id = this.find(scratch, 0, term.length, termHashOfString(term));
+    return id < 0 ? -1 : id;
+  }
+
+  /** The id of the `i`-th distinct term (first-seen order), i in [0, termCount). */
+  termIdAt(i: number): number {
+    return this.ids[i];
+  }
+
+  /** A term id's text. */
+  termString(id: number): string {
+    return this.pool.string(id);
+  }
+
+  /** [term, term id] pairs in first-seen order (strings made on the fly). */
+  *terms(): IterableIterator<[term: string, termId: number]> {
+    for (let i = 0; i < this.termCount; i++) yield [this.pool.string(this.ids[i]), this.ids[i]];
+  }
+}
+
+/** Why a document with a term over SEGMENT_TERM_MAX_BYTES is rejected (Lucene's message). */
+function immenseTermReason(field: string): string {
+  return `Document contains at least one immense term in field="${field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`;
+}
+
+/** Why a document with decreasing or invalid positions is rejected. */
+function badPositionsReason(field: string): string {
+  return `field [${field}] positions must be non-decreasing integers ≥ 0`;
+}
+
+let lookupUnits = new Uint16Array(256);
+/** Scratch units for string lookups (grown on demand; never escapes a call). */
+function lookupScratch(length: number): Uint16Array {
+  if (lookupUnits.length < length) lookupUnits = new Uint16Array(Math.max(length, lookupUnits.length * 2));
+  return lookupUnits;
 }
 
 /** Per numeric doc-values field: values with the doc of each, in doc order. */
@@ -302,6 +457,12 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private readonly blocks: Uint8Array[] = [];
   private blockUsed = POOL_BLOCK_BYTES;
   private termCount = 0;
+  /** Units of all terms (the term tables' keys), by term id. */
+  private readonly termPool = new TermPool();
+  /** Where string terms (`InvertedFieldInput.terms`, `_id`) are copied to be indexed like analysed tokens. */
+  private readonly stringRun = new TokenRun(256, 64);
+  /** Initial slots of new fields' term tables. */
+  private readonly termSlotsInitial: number;
   private docHead: Uint32Array = new Uint32Array(1024);
   private docWrite: Uint32Array = new Uint32Array(1024);
   private docEnd: Uint32Array = new Uint32Array(1024);
@@ -322,6 +483,11 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private ramBytes = 0;
   private cachedReader: BufferSegmentReader | null = null;
 
+  /** `termSlotsInitial`: initial size of each field's term table (a power of two; tests use a tiny one). */
+  constructor(options: { termSlotsInitial?: number } = {}) {
+    this.termSlotsInitial = options.termSlotsInitial ?? TERM_SLOTS_INITIAL;
+  }
+
   /** Docs added (deleted included); the next ordinal. */
   get maxDoc(): number {
     return this._maxDoc;
@@ -332,7 +498,9 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   }
   /** Approximate heap bytes held (for the indexing-buffer limit). */
   get ramBytesUsed(): number {
-    return this.ramBytes + this.termCount * TERM_ARRAY_BYTES + this._maxDoc * 32;
+    let tables = this.termPool.chars.byteLength + this.termPool.spans.byteLength;
+    for (const field of this.fields.values()) tables += field.slots.byteLength + field.ids.byteLength;
+    return this.ramBytes + this.termCount * TERM_ARRAY_BYTES + tables + this._maxDoc * 32;
   }
   /** Changes with every addDocument/deleteDoc (lets views detect staleness). */
   get generation(): number {
@@ -367,10 +535,23 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     this.primaryTerms[ordinal] = doc.primaryTerm;
     this.ramBytes += doc.source.length + doc.id.length * 2 + MAP_ENTRY_OVERHEAD_BYTES * 2;
 
-    this.indexTerms(this.field(ID_FIELD, 'docs', false), ordinal, [doc.id], undefined, 1);
+    const idRun = this.stringRun;
+    idRun.reset();
+    idRun.pushString(doc.id, 0);
+    this.indexTerms(this.field(ID_FIELD, 'docs', false), ordinal, idRun, 0, 1, 1);
     for (const input of doc.inverted) {
       const field = this.field(input.field, input.indexOptions, input.norms);
-      this.indexTerms(field, ordinal, input.terms, input.positions, input.length);
+      const tokens = input.tokens;
+      if (tokens !== undefined) {
+        this.indexTerms(field, ordinal, tokens.run, tokens.from, tokens.to, input.length);
+        continue;
+      }
+      const terms = input.terms ?? [];
+      const positions = input.positions;
+      const run = this.stringRun;
+      run.reset();
+      for (let i = 0; i < terms.length; i++) run.pushString(terms[i], positions === undefined ? i : positions[i]);
+      this.indexTerms(field, ordinal, run, 0, run.count, input.length);
     }
     for (const input of doc.docValues) {
       if (input.values.length === 0) continue;
@@ -452,8 +633,11 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     return this.fields.get(name);
   }
   /** @internal The terms of a field with their term ids, in first-seen order. */
-  fieldTerms(field: BuilderField): Iterable<readonly [term: string, termId: number]> {
-    return field.termIds;
+  *fieldTerms(field: BuilderField): Iterable<readonly [term: string, termId: number]> {
+    for (let i = 0; i < field.termCount; i++) {
+      const termId = field.termIdAt(i);
+      yield [field.termString(termId), termId];
+    }
   }
   /** @internal Norms of a field padded to maxDoc (a view when possible). */
   fieldNorms(field: BuilderField): Uint8Array | null {
@@ -630,14 +814,30 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
         );
       }
       if (!(input.length >= 0) || !Number.isInteger(input.length)) throw bad(`field [${input.field}] has an invalid length ${input.length}`);
-      const terms = input.terms;
+      const tokens = input.tokens;
+      if (tokens !== undefined) {
+        if (input.terms !== undefined) throw bad(`field [${input.field}] has both terms and tokens`);
+        const run = tokens.run;
+        assert(tokens.generation === run.generation, `field [${input.field}]: its token run was reset (reused) before the document was added`);
+        if (!(tokens.from >= 0 && tokens.from <= tokens.to && tokens.to <= run.count)) throw bad(`field [${input.field}] has an invalid token slice`);
+        const checkPositions = input.indexOptions === 'positions';
+        const { lengths, starts, positions } = run;
+        let prev = 0;
+        for (let i = tokens.from; i < tokens.to; i++) {
+          const length = lengths[i];
+          if (length * 3 > SEGMENT_TERM_MAX_BYTES && utf8LengthOfUnits(run.chars, starts[i], length) > SEGMENT_TERM_MAX_BYTES) throw bad(immenseTermReason(input.field));
+          if (checkPositions) {
+            const p = positions[i];
+            if (p < prev) throw bad(badPositionsReason(input.field));
+            prev = p;
+          }
+        }
+        continue;
+      }
+      const terms = input.terms ?? [];
       for (let i = 0; i < terms.length; i++) {
         const term = terms[i];
-        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) {
-          throw bad(
-            `Document contains at least one immense term in field="${input.field}" (whose UTF8 encoding is longer than the max length ${SEGMENT_TERM_MAX_BYTES})`,
-          );
-        }
+        if (term.length * 3 > SEGMENT_TERM_MAX_BYTES && utf8Length(term) > SEGMENT_TERM_MAX_BYTES) throw bad(immenseTermReason(input.field));
       }
       const positions = input.positions;
       if (positions !== undefined && input.indexOptions === 'positions') {
@@ -645,7 +845,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
         let prev = 0;
         for (let i = 0; i < positions.length; i++) {
           const p = positions[i];
-          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw bad(`field [${input.field}] positions must be non-decreasing integers ≥ 0`);
+          if (!(p >= prev) || !Number.isInteger(p) || p > 0x7fffffff) throw bad(badPositionsReason(input.field));
           prev = p;
         }
       }
@@ -673,7 +873,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private field(name: string, indexOptions: IndexOptions, norms: boolean): BuilderField {
     let field = this.fields.get(name);
     if (field === undefined) {
-      field = new BuilderField(name, indexOptions, norms);
+      field = new BuilderField(name, indexOptions, norms, this.termPool, this.termSlotsInitial);
       this.fields.set(name, field);
     }
     return field;
@@ -712,8 +912,10 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     return addr;
   }
 
-  private newTerm(field: BuilderField, term: string): number {
+  /** Adds a term new to `field` (units `chars[start, start + length)`) at the empty table slot `slot`. */
+  private newTerm(field: BuilderField, chars: Uint16Array, start: number, length: number, hash: number, slot: number): number {
     const id = this.termCount++;
+    assert(this.termPool.add(chars, start, length) === id, 'term pool and term arrays out of step');
     if (id >= this.lastDoc.length) {
       const size = id + 1;
       this.docHead = growUint32(this.docHead, size);
@@ -746,8 +948,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     this.lastDoc[id] = -1;
     this.docFreq[id] = 0;
     this.totalTermFreq[id] = 0;
-    field.termIds.set(term, id);
-    this.ramBytes += term.length * 2 + MAP_ENTRY_OVERHEAD_BYTES;
+    field.insert(slot, id, hash);
     return id;
   }
 
@@ -786,18 +987,13 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     write[termId] = addr;
   }
 
-  private indexTerms(
-    field: BuilderField,
-    doc: number,
-    terms: readonly string[],
-    positions: Uint32Array | readonly number[] | undefined,
-    length: number,
-  ): void {
+  /** Indexes tokens [from, to) of `run` as the values of `field` in `doc` (`length`: the norm's field length). */
+  private indexTerms(field: BuilderField, doc: number, run: TokenRun, from: number, to: number, length: number): void {
     if (field.normsBuf !== null) {
       field.normsBuf = growUint8(field.normsBuf, doc + 1);
       field.normsBuf[doc] = length > 0 ? intToByte4(length) : 0;
     }
-    const n = terms.length;
+    const n = to - from;
     if (n === 0) return;
     if (this.touched.length < n) {
       this.touched = new Int32Array(Math.max(n, this.touched.length * 2));
@@ -805,13 +1001,19 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     }
     const touched = this.touched;
     const touchedDelta = this.touchedDelta;
-    const termIds = field.termIds;
     const hasPositions = field.hasPositions;
+    const chars = run.chars;
+    const starts = run.starts;
+    const lengths = run.lengths;
+    const hashes = run.hashes;
+    const positions = run.positions;
     let touchedCount = 0;
-    for (let i = 0; i < n; i++) {
-      const term = terms[i];
-      let id = termIds.get(term);
-      if (id === undefined) id = this.newTerm(field, term);
+    for (let i = from; i < to; i++) {
+      const start = starts[i];
+      const termLength = lengths[i];
+      const hash = hashes[i];
+      let id = field.find(chars, start, termLength, hash);
+      if (id < 0) id = this.newTerm(field, chars, start, termLength, hash, ~id);
       if (this.lastDoc[id] !== doc) {
         touched[touchedCount] = id;
         touchedDelta[touchedCount] = doc - this.lastDoc[id];
@@ -822,9 +1024,24 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
       }
       this.curFreq[id]++;
       if (hasPositions) {
-        const position = positions === undefined ? i : positions[i];
-        this.writeVarint(id, true, position - this.lastPos[id]);
+        const position = positions[i];
+        const delta = position - this.lastPos[id];
         this.lastPos[id] = position;
+        // Fast path: room for a whole varint in the current slice (a slice never spans blocks).
+        const posWrite = this.posWrite;
+        const addr = posWrite[id];
+        if (this.posEnd[id] - addr >= 5) {
+          const block = this.blocks[addr >>> POOL_BLOCK_BITS];
+          const o0 = addr & POOL_BLOCK_MASK;
+          let o = o0;
+          let v = delta >>> 0;
+          while (v >= 0x80) {
+            block[o++] = (v & 0x7f) | 0x80;
+            v >>>= 7;
+          }
+          block[o++] = v;
+          posWrite[id] = addr + (o - o0);
+        } else this.writeVarint(id, true, delta);
       }
     }
     const hasFreqs = field.hasFreqs;

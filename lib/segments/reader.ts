@@ -354,7 +354,8 @@ export async function deleteSegmentData(storage: ShardStorage, segmentId: number
 export class BufferSegmentReader implements SegmentReader {
   readonly info: SegmentInfo;
   readonly maxDoc: number;
-  private sortedTerms = new Map<string, string[]>();
+  /** Per field: its terms sorted by UTF-8 bytes, with their term ids. */
+  private sortedTerms = new Map<string, Array<[term: string, termId: number]>>();
   private normsCache = new Map<string, Uint8Array | null>();
   private numericCache = new Map<string, NumericColumn | null>();
   private keywordCache = new Map<string, KeywordColumn | null>();
@@ -393,16 +394,16 @@ export class BufferSegmentReader implements SegmentReader {
   termInfo(field: string, term: string): TermInfo | null {
     this.check();
     const f = this.builder.invertedField(field);
-    const id = f?.termIds.get(term);
-    if (f === undefined || id === undefined) return null;
+    const id = f === undefined ? -1 : f.termId(term);
+    if (f === undefined || id < 0) return null;
     return this.builder.termInfoOf(f, id);
   }
 
   postings(field: string, term: string): PostingsCursor | null {
     this.check();
     const f = this.builder.invertedField(field);
-    const id = f?.termIds.get(term);
-    if (f === undefined || id === undefined) return null;
+    const id = f === undefined ? -1 : f.termId(term);
+    if (f === undefined || id < 0) return null;
     const input = this.builder.readPostings(f, id);
     const norms = this.builder.fieldNorms(f);
     const termValue = encodeTermPostings({ ...input, norms });
@@ -420,17 +421,17 @@ export class BufferSegmentReader implements SegmentReader {
     if (f === undefined) return;
     let sorted = this.sortedTerms.get(field);
     if (sorted === undefined) {
-      sorted = [...f.termIds.keys()].sort(compareUtf8);
+      sorted = [...f.terms()].sort((a, b) => compareUtf8(a[0], b[0]));
       this.sortedTerms.set(field, sorted);
     }
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareUtf8(sorted[mid], fromTerm) < 0) lo = mid + 1;
+      if (compareUtf8(sorted[mid][0], fromTerm) < 0) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < sorted.length; i++) yield [sorted[i], this.builder.termInfoOf(f, f.termIds.get(sorted[i])!)];
+    for (let i = lo; i < sorted.length; i++) yield [sorted[i][0], this.builder.termInfoOf(f, sorted[i][1])];
   }
 
   fieldStats(field: string): FieldStats | null {
@@ -442,14 +443,14 @@ export class BufferSegmentReader implements SegmentReader {
   fields(): string[] {
     return this.builder
       .invertedFields()
-      .filter((f) => f.termIds.size > 0)
+      .filter((f) => f.termCount > 0)
       .map((f) => f.name);
   }
 
   norms(field: string): Uint8Array | null {
     if (!this.normsCache.has(field)) {
       const f = this.builder.invertedField(field);
-      const norms = f === undefined || f.termIds.size === 0 ? null : this.builder.fieldNorms(f);
+      const norms = f === undefined || f.termCount === 0 ? null : this.builder.fieldNorms(f);
       this.normsCache.set(field, norms === null ? null : norms.slice());
     }
     return this.normsCache.get(field)!;

@@ -7,6 +7,7 @@
  * generation; a *snapshot* is a refcounted view of the segment list a searcher uses; a *commit point*
  * is the durable record of which segments (and live-docs generations) make up the shard.
  */
+import type { TokenSlice } from '../common/token-run.js';
 
 /** How much of a field's inverted data is indexed. */
 export type IndexOptions = 'docs' | 'freqs' | 'positions';
@@ -20,9 +21,15 @@ export interface InvertedFieldInput {
   indexOptions: IndexOptions;
   /** Whether a 1-byte norm (Lucene's encoding of the field length) is stored for BM25. */
   norms: boolean;
-  /** Terms in token order; `positions[i]` is the position of `terms[i]` (omit for docs/freqs: 0..n-1 assumed). */
-  terms: string[];
+  /**
+   * The field's tokens: either `terms` as strings in token order (`positions[i]` is the position of
+   * `terms[i]`; omit positions for docs/freqs: 0..n-1 assumed), or `tokens`, a slice of a token run
+   * (the analysis chain's output: code units, positions and hashes, no string per token). Exactly one
+   * of the two. A run slice must still be current (its run not reset) when the builder consumes it.
+   */
+  terms?: readonly string[];
   positions?: Uint32Array | number[];
+  tokens?: TokenSlice;
   /** Field length for norms: number of tokens (Lucene counts positions, not unique terms). */
   length: number;
 }

@@ -26,6 +26,7 @@ import type {
 import { assert } from '../../lib/common/assert.js';
 import { QuarryError, errors, toQuarryError } from '../../lib/common/errors.js';
 import { GC_DELETES_MS, INDEXING_BUFFER_BYTES_MAX, RECOVERY_REFRESH_BYTES, SEARCH_IDLE_AFTER_MS_DEFAULT, TRANSLOG_FLUSH_THRESHOLD_BYTES_DEFAULT } from '../../lib/common/limits.js';
+import { TokenRun } from '../../lib/common/token-run.js';
 import { parseDocument, type Mappings } from '../../lib/mapping/index.js';
 import { SegmentBuilder } from '../../lib/segments/builder.js';
 import { SegmentManager } from '../../lib/segments/manager.js';
@@ -100,6 +101,13 @@ interface ShardCounters {
 export class IndexShard {
   readonly primaryTerm = 1;
   private buffer = new SegmentBuilder();
+  /**
+   * Token arena reused by every parse of this shard. Safe because each write path (indexSync,
+   * updateSync, replayOp) parses and hands the doc to `buffer.addDocument` (which copies what it
+   * keeps) in the same synchronous turn, with no parse in between; a NeedsMapping outcome drops the
+   * parsed doc. The builder asserts the run was not reset under a doc it consumes.
+   */
+  private readonly tokens = new TokenRun();
   /** The buffer being written into a segment by a running refresh, readable until it is published. */
   private refreshing: SegmentBuilder | null = null;
   private readonly versionMap = new Map<string, VersionEntry>();
@@ -472,7 +480,7 @@ export class IndexShard {
   /** Parses a document against the current mapping; NeedsMapping when dynamic fields must be added first. */
   private parse(id: string, source: Uint8Array, doc: Record<string, unknown>, routing: string | undefined) {
     const mappings = this.ctx.metadata().mappings as Mappings;
-    const parsed = parseDocument(mappings, { id, seqNo: 0, version: 0, primaryTerm: 0, routing }, doc, source);
+    const parsed = parseDocument(mappings, { id, seqNo: 0, version: 0, primaryTerm: 0, routing }, doc, source, this.tokens);
     if (parsed.mappingUpdate) return new NeedsMapping(parsed.mappingUpdate);
     return parsed;
   }

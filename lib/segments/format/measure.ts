@@ -41,7 +41,7 @@ function toDoc(line: string, seqNo: number): DocumentInput {
 async function measure(count: number): Promise<void> {
   const docs = lines.slice(0, count).map(toDoc);
   const sourceBytes = docs.reduce((a, d) => a + d.source.length, 0);
-  const tokens = docs.reduce((a, d) => a + d.inverted.reduce((b, f) => b + f.terms.length, 0), 0);
+  const tokens = docs.reduce((a, d) => a + d.inverted.reduce((b, f) => b + (f.terms?.length ?? 0), 0), 0);
   const dir = mkdtempSync(join(tmpdir(), 'quarry-measure-'));
   const storage = openShardStorage(dir);
   try {

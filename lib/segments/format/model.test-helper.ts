@@ -94,10 +94,10 @@ export function buildModel(docs: DocumentInput[]) {
   docs.forEach((doc, d) => {
     const fields = [...doc.inverted, { field: '_id', indexOptions: 'docs' as IndexOptions, norms: false, terms: [doc.id], length: 1, positions: [0] }];
     for (const input of fields) {
-      if (input.terms.length === 0) continue;
+      if (input.terms!.length === 0) continue;
       let byTerm = postings.get(input.field);
       if (byTerm === undefined) postings.set(input.field, (byTerm = new Map()));
-      input.terms.forEach((term, k) => {
+      input.terms!.forEach((term, k) => {
         let list = byTerm!.get(term);
         if (list === undefined) byTerm!.set(term, (list = []));
         let last = list[list.length - 1];
@@ -117,7 +117,7 @@ export function expectReaderMatches(reader: SegmentReader, docs: DocumentInput[]
   const fieldOptions = new Map<string, { indexOptions: IndexOptions; norms: boolean }>();
   for (const doc of docs) for (const f of doc.inverted) fieldOptions.set(f.field, f);
   fieldOptions.set('_id', { indexOptions: 'docs', norms: false });
-  if (docs.length > 0) expect(new Set(reader.fields())).toEqual(new Set([...new Set(docs.flatMap((d) => d.inverted.filter((f) => f.terms.length > 0).map((f) => f.field))), '_id']));
+  if (docs.length > 0) expect(new Set(reader.fields())).toEqual(new Set([...new Set(docs.flatMap((d) => d.inverted.filter((f) => f.terms!.length > 0).map((f) => f.field))), '_id']));
   for (const [field, byTerm] of model) {
     const options = fieldOptions.get(field)!;
     const hasFreqs = options.indexOptions !== 'docs';
@@ -154,7 +154,7 @@ export function expectReaderMatches(reader: SegmentReader, docs: DocumentInput[]
     if (options.norms) {
       const expectedNorms = docs.map((doc) => {
         const input = doc.inverted.find((f) => f.field === field);
-        return input && input.terms.length > 0 ? intToByte4(input.length) : 0;
+        return input && input.terms!.length > 0 ? intToByte4(input.length) : 0;
       });
       expect([...reader.norms(field)!]).toEqual(expectedNorms);
     } else expect(reader.norms(field)).toBeNull();
