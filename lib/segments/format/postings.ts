@@ -1,7 +1,11 @@
 /**
- * Segment format v1: postings (docs, freqs, positions) of one term.
+ * Segment format v2: postings (docs, freqs, positions) of one term (the same bytes as format v1).
  *
- * Key `0x01 <segId> 'T' <field> 0x00 <term>` → doc/freq value:
+ * A term's postings are either inline in its term block (terms.ts; the values below without their
+ * first 4 bytes, the block's CRC covering them) or under their own keys, numbered by the term's
+ * ordinal among the field's non-inline terms.
+ *
+ * Key `0x01 <segId> 'F' <field> 0x00 <ord u32 BE>` → doc/freq value:
  *   u32 LE   headCrc: CRC32C of bytes [4, payloadsStart) — or of [4, end) when there is one block
  *   varint   docFreq
  *   varint   totalTermFreq            (= docFreq for docs-only fields, as in Lucene)
@@ -16,7 +20,7 @@
  *     varint × n   doc deltas (first relative to the previous block's last doc; −1 before the first block)
  *     varint × n   freqs (only when the field indexes freqs or positions)
  *
- * Key `0x01 <segId> 'P' <field> 0x00 <term>` → positions value (fields indexing positions only):
+ * Key `0x01 <segId> 'P' <field> 0x00 <ord u32 BE>` → positions value (fields indexing positions only):
  *   u32 LE   headCrc: CRC32C of bytes [4, payloadsStart) — or of [4, end) when there is one block
  *   varint   numBlocks                (the same blocks as the doc/freq value)
  *   per block: varint payloadBytes, u32 LE payloadCrc (crc absent when there is one block)
@@ -223,8 +227,8 @@ function termKeyName(tag: string, origin: ValueOrigin): string {
  * docFreq / totalTermFreq / skip table end in the module-level `head` record.
  */
 const head = { docFreq: 0, totalTermFreq: 0, skipStart: 0, payloadsStart: 0, numBlocks: 0 };
-function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
-  if (value.length < 8) throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings value truncated');
+function parseTermHead(value: Uint8Array, origin: ValueOrigin, checkHead: boolean): void {
+  if (value.length < 8) throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings value truncated');
   vpos = 4;
   const docFreq = readVarint(value);
   const totalTermFreq = readVarint(value);
@@ -232,12 +236,12 @@ function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
   const skipStart = vpos;
   const payloadsStart = skipStart + skipBytes;
   if (!(docFreq > 0) || payloadsStart > value.length) {
-    throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings header malformed');
+    throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings header malformed');
   }
   const numBlocks = Math.ceil(docFreq / BLOCK);
   const crcEnd = numBlocks > 1 ? payloadsStart : value.length;
-  if (crc32c(value, 4, crcEnd) !== readU32(value, 0)) {
-    throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings checksum mismatch');
+  if (checkHead && crc32c(value, 4, crcEnd) !== readU32(value, 0)) {
+    throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings checksum mismatch');
   }
   head.docFreq = docFreq;
   head.totalTermFreq = totalTermFreq;
@@ -246,15 +250,19 @@ function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
   head.numBlocks = numBlocks;
 }
 
-/** Verifies a 'T' value's head and returns its TermInfo. */
+/** Verifies a postings value's head and returns its TermInfo. */
 export function readTermInfo(value: Uint8Array, origin: ValueOrigin): TermInfo {
-  parseTermHead(value, origin);
+  parseTermHead(value, origin, true);
   return { docFreq: head.docFreq, totalTermFreq: head.totalTermFreq };
 }
 
-/** Verifies a 'T' value's head and returns the last doc of the term (from the skip table alone). */
-export function readLastDoc(value: Uint8Array, origin: ValueOrigin): number {
-  parseTermHead(value, origin);
+/**
+ * Returns the last doc of a term from its postings value's skip table alone. `checkHead`: verify the
+ * head CRC (false for inline postings, whose bytes the term block's CRC already covered; bytes [0, 4)
+ * are then ignored).
+ */
+export function readLastDoc(value: Uint8Array, origin: ValueOrigin, checkHead = true): number {
+  parseTermHead(value, origin, checkHead);
   const hasCrc = head.numBlocks > 1;
   let last = -1;
   vpos = head.skipStart;
@@ -264,7 +272,7 @@ export function readLastDoc(value: Uint8Array, origin: ValueOrigin): number {
     readVarint(value);
     vpos += hasCrc ? 5 : 1;
   }
-  if (vpos !== head.payloadsStart) throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'skip table malformed');
+  if (vpos !== head.payloadsStart) throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'skip table malformed');
   return last;
 }
 
@@ -369,14 +377,17 @@ export class BlockPostingsCursor implements PostingsCursor {
    * @param value the 'T' value (must stay unchanged for the cursor's life: pass a copy, not getBinaryFast's buffer)
    * @param hasFreqs whether the field indexes freqs
    * @param loadPositions returns the 'P' value (a stable copy) or null when positions are not indexed
+   * @param checkHeads verify the head CRCs of both values (false for inline postings and positions,
+   *   which the term block's CRC covered: their bytes [0, 4) are then ignored)
    */
   constructor(
     private readonly value: Uint8Array,
     private readonly hasFreqs: boolean,
     private readonly loadPositions: (() => Uint8Array | null) | null,
     private readonly origin: ValueOrigin,
+    private readonly checkHeads = true,
   ) {
-    parseTermHead(value, origin);
+    parseTermHead(value, origin, checkHeads);
     this.cost = head.docFreq;
     this.totalTermFreq = head.totalTermFreq;
     this.numBlocks = head.numBlocks;
@@ -416,7 +427,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
     }
     // Unreachable for a consistent value: the block's last doc is ≥ target.
-    throw corruptIndex(this.origin.segmentId, termKeyName('T', this.origin), this.origin.field, 'block does not reach its last doc');
+    throw corruptIndex(this.origin.segmentId, termKeyName('F', this.origin), this.origin.field, 'block does not reach its last doc');
   }
 
   advanceShallow(target: number): number {
@@ -472,8 +483,8 @@ export class BlockPostingsCursor implements PostingsCursor {
     const v = this.value;
     const start = d.payloadStart;
     const end = start + d.payloadBytes;
-    if (end > v.length) throw this.corrupt('T', `block ${d.index} runs past the value`);
-    if (this.numBlocks > 1 && crc32c(v, start, end) !== d.crc) throw this.corrupt('T', `block ${d.index} checksum mismatch`);
+    if (end > v.length) throw this.corrupt('F', `block ${d.index} runs past the value`);
+    if (this.numBlocks > 1 && crc32c(v, start, end) !== d.crc) throw this.corrupt('F', `block ${d.index} checksum mismatch`);
     const n = d.index < this.numBlocks - 1 ? BLOCK : this.cost - BLOCK * (this.numBlocks - 1);
     const docs = this.docBuf;
     let doc = d.prevLastDoc;
@@ -500,7 +511,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       doc += x;
       docs[i] = doc;
     }
-    if (doc !== d.lastDoc || p > end) throw this.corrupt('T', `block ${d.index} does not end at its last doc`);
+    if (doc !== d.lastDoc || p > end) throw this.corrupt('F', `block ${d.index} does not end at its last doc`);
     this.freqStart = p;
     this.n = n;
     this.decodedBlock = d.index;
@@ -528,7 +539,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
       freqs[i] = x;
     }
-    if (p !== this.dec.payloadStart + this.dec.payloadBytes) throw this.corrupt('T', `block ${this.dec.index} freqs do not fill the block`);
+    if (p !== this.dec.payloadStart + this.dec.payloadBytes) throw this.corrupt('F', `block ${this.dec.index} freqs do not fill the block`);
     this.freqsDecoded = true;
   }
 
@@ -548,7 +559,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
       if (vpos > value.length) throw this.corrupt('P', 'positions header malformed');
       const crcEnd = numBlocks > 1 ? vpos : value.length;
-      if (crc32c(value, 4, crcEnd) !== readU32(value, 0)) throw this.corrupt('P', 'positions checksum mismatch');
+      if (this.checkHeads && crc32c(value, 4, crcEnd) !== readU32(value, 0)) throw this.corrupt('P', 'positions checksum mismatch');
       this.posValue = value;
       this.posEntryPos = entriesStart;
       this.posPayloadStart = vpos;
