@@ -42,6 +42,9 @@ class TermStream {
   /** The current term's postings value (a verified-on-read 'F' value or an inline view). */
   postings: Uint8Array = new Uint8Array(0);
   positions: Uint8Array | null = null;
+  /** Where the current term comes from (for error messages; the term is decoded only when read). */
+  readonly origin: { segmentId: number; field: string; readonly term: string };
+  private cursor: BlockPostingsCursor | null = null;
   private blockNo = 0;
   private readonly blocks: Entries;
   private readonly postingsValues: Entries;
@@ -56,6 +59,14 @@ class TermStream {
   ) {
     const scan = (tag: number): Entries =>
       (storage.data.getRange({ ...fieldOrdinalRange(segmentId, tag, fieldUtf8), snapshot: false }) as unknown as Iterable<{ key: Buffer; value: Buffer }>)[Symbol.iterator]();
+    const block = this.block;
+    this.origin = {
+      segmentId,
+      field,
+      get term(): string {
+        return fromUtf8(block.term, 0, block.termLength);
+      },
+    };
     this.blocks = scan(TAG.terms);
     this.postingsValues = scan(TAG.postings);
     this.positionsValues = hasPositions ? scan(TAG.positions) : null;
@@ -83,10 +94,15 @@ class TermStream {
     this.positions = this.positionsValues === null ? null : this.nextExternal(this.positionsValues, 'P', b.externalOrd);
   }
 
-  /** The current term as a string (for error messages). */
-  termString(): string {
-    return fromUtf8(this.block.term, 0, this.block.termLength);
+  /** A cursor over the current term's postings (one reused cursor per stream). */
+  postingsCursor(hasFreqs: boolean): BlockPostingsCursor {
+    const checkHeads = this.block.externalOrd >= 0; // inline values were covered by the block CRC
+    const loadPositions = this.hasPositions ? this.loadPositions : null;
+    if (this.cursor === null) return (this.cursor = new BlockPostingsCursor(this.postings, hasFreqs, loadPositions, this.origin, checkHeads));
+    return this.cursor.reset(this.postings, loadPositions, this.origin, checkHeads);
   }
+
+  private readonly loadPositions = (): Uint8Array | null => this.positions;
 
   private nextBlock(): boolean {
     const next = this.blocks.next();
@@ -248,14 +264,10 @@ export async function mergeSegments(
         const stream = streams[i];
         if (stream === null || !stream.live || compareRange(stream.block.term, stream.block.termLength, termBytes, termLength) !== 0) continue;
         const source = opened[i];
-        const sourceId = source.info.id;
-        const inline = stream.block.externalOrd < 0;
-        const positions = stream.positions;
-        const origin = new MergeTermOrigin(sourceId, name, termBytes, termLength);
-        const cursor = new BlockPostingsCursor(stream.postings, hasFreqs, positions === null ? null : () => positions, origin, !inline);
+        const cursor = stream.postingsCursor(hasFreqs);
         const docMap = source.docMap;
         for (let doc = cursor.next(); doc !== NO_MORE_DOCS; doc = cursor.next()) {
-          if (doc >= docMap.length) throw corruptIndex(sourceId, `T:${name}:${origin.term}`, name, `doc ${doc} beyond maxDoc`);
+          if (doc >= docMap.length) throw corruptIndex(source.info.id, `T:${name}:${stream.origin.term}`, name, `doc ${doc} beyond maxDoc`);
           const target = docMap[doc];
           if (target < 0) continue;
           scratch.pushDoc(target, cursor.freq());
@@ -297,20 +309,6 @@ export async function mergeSegments(
 
   const { info } = await session.finish(seqNoRange(seqNo, newMaxDoc));
   return { info, docMaps: opened.map((s) => s.docMap) };
-}
-
-/** Where a merged term's postings came from; the term string is decoded only for an error message. */
-class MergeTermOrigin {
-  constructor(
-    readonly segmentId: number,
-    readonly field: string,
-    private readonly bytes: Uint8Array,
-    private readonly length: number,
-  ) {}
-
-  get term(): string {
-    return fromUtf8(this.bytes, 0, this.length);
-  }
 }
 
 function growBytes(bytes: Uint8Array, length: number): Uint8Array {

@@ -180,14 +180,15 @@ export class SegmentWriteSession {
       count: postings.count,
       norms: field.norms,
     };
-    const postingsValue = encodeTermPostings(input);
-    const positionsValue = field.indexOptions === 'positions' ? encodeTermPositions(input) : null;
+    // Encoded into reused buffers: most terms go inline (copied into the block), the rest are copied out.
+    const postingsValue = encodeTermPostings(input, true);
+    const positionsValue = field.indexOptions === 'positions' ? encodeTermPositions(input, true) : null;
     const inline = isInline(postingsValue, positionsValue);
     const terms = field.terms;
     if (!inline) {
       const ord = terms.nextExternalOrd;
-      this.putData(fieldOrdinalKey(this.segmentId, TAG.postings, field.nameUtf8, ord), postingsValue);
-      if (positionsValue !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.positions, field.nameUtf8, ord), positionsValue);
+      this.putData(fieldOrdinalKey(this.segmentId, TAG.postings, field.nameUtf8, ord), Buffer.from(postingsValue));
+      if (positionsValue !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.positions, field.nameUtf8, ord), Buffer.from(positionsValue));
     }
     const seen = field.seen;
     const docs = input.docs;

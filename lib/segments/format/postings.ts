@@ -91,8 +91,25 @@ export interface PostingsInput {
   norms: Uint8Array | null;
 }
 
-/** Encodes the doc/freq value ('T') of a term. */
-export function encodeTermPostings(input: PostingsInput): Buffer {
+/** Reusable output buffers of `encodeTermPostings` / `encodeTermPositions` with `shared` set. */
+let sharedPostingsOut = Buffer.allocUnsafe(4096);
+let sharedPositionsOut = Buffer.allocUnsafe(4096);
+
+function outputBuffer(size: number, shared: 'postings' | 'positions' | null): Buffer {
+  if (shared === null) return Buffer.allocUnsafe(size);
+  if (shared === 'postings') {
+    if (sharedPostingsOut.length < size) sharedPostingsOut = Buffer.allocUnsafe(Math.max(size, sharedPostingsOut.length * 2));
+    return sharedPostingsOut.subarray(0, size);
+  }
+  if (sharedPositionsOut.length < size) sharedPositionsOut = Buffer.allocUnsafe(Math.max(size, sharedPositionsOut.length * 2));
+  return sharedPositionsOut.subarray(0, size);
+}
+
+/**
+ * Encodes the doc/freq value of a term. `shared`: write into a reused buffer instead of a new one
+ * (the result is valid until the next shared call; copy it to keep it).
+ */
+export function encodeTermPostings(input: PostingsInput, shared = false): Buffer {
   const { docs, freqs, count, norms } = input;
   assert(count > 0, 'a term has at least one doc');
   const numBlocks = Math.ceil(count / BLOCK);
@@ -135,7 +152,7 @@ export function encodeTermPostings(input: PostingsInput): Buffer {
     prevLast = last;
   }
   const headerBytes = varintSize(count) + varintSize(totalTermFreq) + varintSize(skips.pos);
-  const out = Buffer.allocUnsafe(4 + headerBytes + skips.pos + payloads.pos);
+  const out = outputBuffer(4 + headerBytes + skips.pos + payloads.pos, shared ? 'postings' : null);
   let p = 4;
   p = putVarint(out, p, count);
   p = putVarint(out, p, totalTermFreq);
@@ -147,8 +164,8 @@ export function encodeTermPostings(input: PostingsInput): Buffer {
   return out;
 }
 
-/** Encodes the positions value ('P') of a term (input.freqs and input.positions are required). */
-export function encodeTermPositions(input: PostingsInput): Buffer {
+/** Encodes the positions value of a term (input.freqs and input.positions are required); `shared` as for encodeTermPostings. */
+export function encodeTermPositions(input: PostingsInput, shared = false): Buffer {
   const { freqs, positions, count } = input;
   assert(freqs !== null && positions !== null, 'positions need freqs');
   const numBlocks = Math.ceil(count / BLOCK);
@@ -171,7 +188,7 @@ export function encodeTermPositions(input: PostingsInput): Buffer {
     skips.varint(payloads.pos - payloadStart);
     if (numBlocks > 1) skips.u32(crc32c(payloads.buf, payloadStart, payloads.pos));
   }
-  const out = Buffer.allocUnsafe(4 + varintSize(numBlocks) + skips.pos + payloads.pos);
+  const out = outputBuffer(4 + varintSize(numBlocks) + skips.pos + payloads.pos, shared ? 'positions' : null);
   let q = putVarint(out, 4, numBlocks);
   out.set(skips.buf.subarray(0, skips.pos), q);
   q += skips.pos;
@@ -291,13 +308,28 @@ class SkipReader {
   crc = 0;
 
   constructor(
-    private readonly value: Uint8Array,
-    private readonly numBlocks: number,
+    private value: Uint8Array,
+    private numBlocks: number,
     skipStart: number,
     payloadsStart: number,
   ) {
     this.entryPos = skipStart;
     this.payloadStart = payloadsStart;
+  }
+
+  /** Starts over on another value (as if newly constructed). */
+  reset(value: Uint8Array, numBlocks: number, skipStart: number, payloadsStart: number): void {
+    this.value = value;
+    this.numBlocks = numBlocks;
+    this.index = -1;
+    this.entryPos = skipStart;
+    this.lastDoc = -1;
+    this.prevLastDoc = -1;
+    this.payloadStart = payloadsStart;
+    this.payloadBytes = 0;
+    this.maxFreq = 0;
+    this.minNorm = 0;
+    this.crc = 0;
   }
 
   /** Moves to the next block; false (and lastDoc = NO_MORE_DOCS) past the last. */
@@ -349,10 +381,10 @@ const EMPTY_POSITIONS = new Uint32Array(0);
  */
 export class BlockPostingsCursor implements PostingsCursor {
   doc = -1;
-  readonly cost: number;
+  cost: number;
   /** The term's totalTermFreq. */
-  readonly totalTermFreq: number;
-  private readonly numBlocks: number;
+  totalTermFreq: number;
+  private numBlocks: number;
   private readonly docBuf = new Int32Array(BLOCK);
   private readonly freqBuf: Int32Array;
   private n = 0;
@@ -381,11 +413,11 @@ export class BlockPostingsCursor implements PostingsCursor {
    *   which the term block's CRC covered: their bytes [0, 4) are then ignored)
    */
   constructor(
-    private readonly value: Uint8Array,
+    private value: Uint8Array,
     private readonly hasFreqs: boolean,
-    private readonly loadPositions: (() => Uint8Array | null) | null,
-    private readonly origin: ValueOrigin,
-    private readonly checkHeads = true,
+    private loadPositions: (() => Uint8Array | null) | null,
+    private origin: ValueOrigin,
+    private checkHeads = true,
   ) {
     parseTermHead(value, origin, checkHeads);
     this.cost = head.docFreq;
@@ -396,6 +428,39 @@ export class BlockPostingsCursor implements PostingsCursor {
     this.dec.next();
     this.sh = new SkipReader(value, head.numBlocks, head.skipStart, head.payloadsStart);
     this.sh.copyFrom(this.dec);
+  }
+
+  /**
+   * Reuses this cursor for another term of a field with the same options (the merger's loop: no
+   * per-term allocation). Same parameters as the constructor.
+   */
+  reset(value: Uint8Array, loadPositions: (() => Uint8Array | null) | null, origin: ValueOrigin, checkHeads = true): this {
+    parseTermHead(value, origin, checkHeads);
+    this.value = value;
+    this.loadPositions = loadPositions;
+    this.origin = origin;
+    this.checkHeads = checkHeads;
+    this.cost = head.docFreq;
+    this.totalTermFreq = head.totalTermFreq;
+    this.numBlocks = head.numBlocks;
+    this.doc = -1;
+    this.n = 0;
+    this.i = -1;
+    this.decodedBlock = -1;
+    this.freqsDecoded = false;
+    this.freqStart = 0;
+    this.dec.reset(value, head.numBlocks, head.skipStart, head.payloadsStart);
+    this.dec.next();
+    this.sh.reset(value, head.numBlocks, head.skipStart, head.payloadsStart);
+    this.sh.copyFrom(this.dec);
+    this.posValue = null;
+    this.posEntryPos = 0;
+    this.posBlock = -1;
+    this.posPayloadStart = 0;
+    this.posPayloadBytes = 0;
+    this.posCrc = 0;
+    this.posDecodedBlock = -1;
+    return this;
   }
 
   next(): number {
