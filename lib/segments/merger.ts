@@ -257,7 +257,8 @@ export async function mergeSegments(
       // Copy the term: the streams' buffers change as they advance.
       const termLength = min.block.termLength;
       termBytes = growBytes(termBytes, termLength);
-      termBytes.set(min.block.term.subarray(0, termLength));
+      const minTerm = min.block.term;
+      for (let k = 0; k < termLength; k++) termBytes[k] = minTerm[k];
       scratch.count = 0;
       scratch.positionCount = 0;
       for (let i = 0; i < streams.length; i++) {

@@ -16,10 +16,10 @@ import type { SegmentBuilder } from './builder.js';
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
 import { BloomFilterBuilder } from './format/bloom.js';
-import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
+import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8Sliced, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
-import { encodeTermPositions, encodeTermPostings, type PostingsInput } from './format/postings.js';
+import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
 import { isInline, TermBlockWriter } from './format/terms.js';
 import { encodeBlockIndex, encodeVersionColumns, StoredBlockEncoder, type VersionColumns } from './format/stored.js';
 import type { IndexOptions, KeywordColumn, NumericColumn, SegmentInfo } from './types.js';
@@ -187,8 +187,8 @@ export class SegmentWriteSession {
     const terms = field.terms;
     if (!inline) {
       const ord = terms.nextExternalOrd;
-      this.putData(fieldOrdinalKey(this.segmentId, TAG.postings, field.nameUtf8, ord), Buffer.from(postingsValue));
-      if (positionsValue !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.positions, field.nameUtf8, ord), Buffer.from(positionsValue));
+      this.putData(fieldOrdinalKey(this.segmentId, TAG.postings, field.nameUtf8, ord), sealSharedValue(postingsValue, 'postings'));
+      if (positionsValue !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.positions, field.nameUtf8, ord), sealSharedValue(positionsValue, 'positions'));
     }
     const seen = field.seen;
     const docs = input.docs;
@@ -322,7 +322,7 @@ export async function writeSegment(
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: 64 frequent terms
     // can take tens of ms. Format v2 needs the terms in UTF-8 byte order.
     let work = 0;
-    for (const term of sortUtf8([...field.termIds.keys()])) {
+    for (const term of await sortUtf8Sliced([...field.termIds.keys()], async () => (session.shouldYield() ? pause() : undefined))) {
       const postings = builder.readPostings(field, field.termIds.get(term)!);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;

@@ -105,9 +105,23 @@ function outputBuffer(size: number, shared: 'postings' | 'positions' | null): Bu
   return sharedPositionsOut.subarray(0, size);
 }
 
+let sharedPostingsCrcEnd = 0;
+let sharedPositionsCrcEnd = 0;
+
 /**
- * Encodes the doc/freq value of a term. `shared`: write into a reused buffer instead of a new one
- * (the result is valid until the next shared call; copy it to keep it).
+ * Copies the last shared encoding of `kind` into a new buffer with its head CRC written (the values
+ * a writer stores under their own keys).
+ */
+export function sealSharedValue(value: Uint8Array, kind: 'postings' | 'positions'): Buffer {
+  const out = Buffer.allocUnsafe(value.length);
+  out.set(value);
+  writeU32(out, 0, crc32c(out, 4, kind === 'postings' ? sharedPostingsCrcEnd : sharedPositionsCrcEnd));
+  return out;
+}
+
+/**
+ * Encodes the doc/freq value of a term. `shared`: write into a reused buffer instead of a new one,
+ * without the head CRC (valid until the next shared call; `sealSharedValue` makes a storable copy).
  */
 export function encodeTermPostings(input: PostingsInput, shared = false): Buffer {
   const { docs, freqs, count, norms } = input;
@@ -160,7 +174,9 @@ export function encodeTermPostings(input: PostingsInput, shared = false): Buffer
   out.set(skips.buf.subarray(0, skips.pos), p);
   p += skips.pos;
   out.set(payloads.buf.subarray(0, payloads.pos), p);
-  writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? p : out.length));
+  // A shared encoding is usually stored inline without its head: its CRC is written by sealHead if needed.
+  if (shared) sharedPostingsCrcEnd = numBlocks > 1 ? p : out.length;
+  else writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? p : out.length));
   return out;
 }
 
@@ -193,7 +209,8 @@ export function encodeTermPositions(input: PostingsInput, shared = false): Buffe
   out.set(skips.buf.subarray(0, skips.pos), q);
   q += skips.pos;
   out.set(payloads.buf.subarray(0, payloads.pos), q);
-  writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? q : out.length));
+  if (shared) sharedPositionsCrcEnd = numBlocks > 1 ? q : out.length;
+  else writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? q : out.length));
   return out;
 }
 

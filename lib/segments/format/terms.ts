@@ -62,8 +62,16 @@ class ByteScratch {
   }
   bytes(src: Uint8Array, start: number, end: number): void {
     this.ensure(end - start);
-    this.buf.set(src.subarray(start, end), this.pos);
-    this.pos += end - start;
+    if (end - start > 64) {
+      this.buf.set(src.subarray(start, end), this.pos);
+      this.pos += end - start;
+      return;
+    }
+    // Short copies (most suffixes and inline postings): a loop beats allocating a subarray view.
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = start; i < end; i++) buf[pos++] = src[i];
+    this.pos = pos;
   }
 }
 
@@ -161,7 +169,8 @@ export class TermBlockWriter {
       this.nextExternalOrd++;
     }
     if (this.prev.length < termLength) this.prev = new Uint8Array(termLength * 2);
-    this.prev.set(term.subarray(0, termLength));
+    const prev = this.prev;
+    for (let i = shared; i < termLength; i++) prev[i] = term[i];
     this.prevLength = termLength;
     this.count++;
     return closed;
@@ -274,7 +283,8 @@ export class TermBlockReader {
       grown.set(this.term.subarray(0, shared));
       this.term = grown;
     }
-    this.term.set(b.subarray(this.pos, this.pos + suffix), shared);
+    const term = this.term;
+    for (let i = 0, p = this.pos; i < suffix; i++) term[shared + i] = b[p + i];
     this.pos += suffix;
     this.termLength = length;
     this.docFreq = this.varint();
