@@ -135,9 +135,11 @@ function isLive(liveDocs: Uint8Array | null, doc: number): boolean {
 class TermScratch {
   docs = new Int32Array(1024);
   freqs = new Int32Array(1024);
-  positions = new Int32Array(4096);
+  /** Position bytes of the docs, as stored; doc i's are [positionByteOffsets[i], positionByteOffsets[i + 1]). */
+  positionBytes = new Uint8Array(16384);
+  positionByteOffsets = new Int32Array(1025);
   count = 0;
-  positionCount = 0;
+  positionByteCount = 0;
 
   pushDoc(doc: number, freq: number): void {
     if (this.count === this.docs.length) {
@@ -153,15 +155,24 @@ class TermScratch {
     this.count++;
   }
 
-  pushPositions(positions: Uint32Array): void {
-    const need = this.positionCount + positions.length;
-    if (need > this.positions.length) {
-      const grown = new Int32Array(Math.max(need, this.positions.length * 2));
-      grown.set(this.positions.subarray(0, this.positionCount));
-      this.positions = grown;
+  /** Appends the position bytes of the doc just pushed (value[start, end), as stored: no decoding). */
+  pushPositionBytes(value: Uint8Array, start: number, end: number): void {
+    const need = this.positionByteCount + (end - start);
+    if (need > this.positionBytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.positionBytes.length * 2));
+      grown.set(this.positionBytes.subarray(0, this.positionByteCount));
+      this.positionBytes = grown;
     }
-    this.positions.set(positions, this.positionCount);
-    this.positionCount = need;
+    const out = this.positionBytes;
+    let p = this.positionByteCount;
+    for (let i = start; i < end; i++) out[p++] = value[i];
+    this.positionByteCount = need;
+    if (this.positionByteOffsets.length < this.count + 1) {
+      const grown = new Int32Array(this.docs.length + 1);
+      grown.set(this.positionByteOffsets.subarray(0, this.count));
+      this.positionByteOffsets = grown;
+    }
+    this.positionByteOffsets[this.count] = need; // end of doc count-1 = start of the next
   }
 }
 
@@ -260,7 +271,8 @@ export async function mergeSegments(
       const minTerm = min.block.term;
       for (let k = 0; k < termLength; k++) termBytes[k] = minTerm[k];
       scratch.count = 0;
-      scratch.positionCount = 0;
+      scratch.positionByteCount = 0;
+      scratch.positionByteOffsets[0] = 0;
       for (let i = 0; i < streams.length; i++) {
         const stream = streams[i];
         if (stream === null || !stream.live || compareRange(stream.block.term, stream.block.termLength, termBytes, termLength) !== 0) continue;
@@ -272,7 +284,10 @@ export async function mergeSegments(
           const target = docMap[doc];
           if (target < 0) continue;
           scratch.pushDoc(target, cursor.freq());
-          if (hasPositions) scratch.pushPositions(cursor.positions());
+          if (hasPositions) {
+            const value = cursor.positionBytes();
+            scratch.pushPositionBytes(value, cursor.positionBytesStart, cursor.positionBytesEnd);
+          }
         }
         stream.advance();
       }
@@ -280,7 +295,9 @@ export async function mergeSegments(
         session.putTermUtf8(writer, termBytes, termLength, {
           docs: scratch.docs,
           freqs: hasFreqs ? scratch.freqs : null,
-          positions: hasPositions ? scratch.positions : null,
+          positions: null,
+          positionBytes: hasPositions ? scratch.positionBytes : null,
+          positionByteOffsets: hasPositions ? scratch.positionByteOffsets : null,
           count: scratch.count,
         });
       }

@@ -177,6 +177,8 @@ export class SegmentWriteSession {
       docs: postings.docs,
       freqs: field.indexOptions === 'docs' ? null : postings.freqs,
       positions: field.indexOptions === 'positions' ? postings.positions : null,
+      positionBytes: field.indexOptions === 'positions' ? postings.positionBytes : null,
+      positionByteOffsets: field.indexOptions === 'positions' ? postings.positionByteOffsets : null,
       count: postings.count,
       norms: field.norms,
     };

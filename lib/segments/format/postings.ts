@@ -86,6 +86,12 @@ export interface PostingsInput {
   freqs: Int32Array | null;
   /** Positions of all docs, concatenated (freqs[i] per doc), ascending within a doc; null without positions. */
   positions: Int32Array | null;
+  /**
+   * Alternative to `positions` (the merger's): the docs' positions already encoded as stored (varint
+   * deltas restarting at 0 per doc), doc i's at positionBytes[positionByteOffsets[i], positionByteOffsets[i + 1]).
+   */
+  positionBytes?: Uint8Array | null;
+  positionByteOffsets?: Int32Array | null;
   count: number;
   /** The field's norms by doc (for each block's minNorm); null when the field has no norms. */
   norms: Uint8Array | null;
@@ -183,7 +189,9 @@ export function encodeTermPostings(input: PostingsInput, shared = false): Buffer
 /** Encodes the positions value of a term (input.freqs and input.positions are required); `shared` as for encodeTermPostings. */
 export function encodeTermPositions(input: PostingsInput, shared = false): Buffer {
   const { freqs, positions, count } = input;
-  assert(freqs !== null && positions !== null, 'positions need freqs');
+  const bytes = input.positionBytes ?? null;
+  const byteOffsets = input.positionByteOffsets ?? null;
+  assert(freqs !== null && (positions !== null || (bytes !== null && byteOffsets !== null)), 'positions need freqs');
   const numBlocks = Math.ceil(count / BLOCK);
   payloads.pos = 0;
   skips.pos = 0;
@@ -192,10 +200,21 @@ export function encodeTermPositions(input: PostingsInput, shared = false): Buffe
     const start = block * BLOCK;
     const end = Math.min(count, start + BLOCK);
     const payloadStart = payloads.pos;
+    if (bytes !== null && byteOffsets !== null) {
+      // Already encoded per doc: a block's payload is one contiguous byte range.
+      const from = byteOffsets[start];
+      const to = byteOffsets[end];
+      payloads.ensure(to - from);
+      payloads.buf.set(bytes.subarray(from, to), payloads.pos);
+      payloads.pos += to - from;
+      skips.varint(payloads.pos - payloadStart);
+      if (numBlocks > 1) skips.u32(crc32c(payloads.buf, payloadStart, payloads.pos));
+      continue;
+    }
     for (let i = start; i < end; i++) {
       let prev = 0;
       for (let k = freqs[i]; k > 0; k--) {
-        const position = positions[p++];
+        const position = positions![p++];
         assert(position >= prev, 'positions must not decrease within a doc');
         payloads.varint(position - prev);
         prev = position;
@@ -421,6 +440,11 @@ export class BlockPostingsCursor implements PostingsCursor {
   private posDecodedBlock = -1;
   private posBuf: Uint32Array = EMPTY_POSITIONS;
   private posOffsets: Int32Array | null = null;
+  private posByteOffsets: Int32Array | null = null;
+  private posRawBlock = -1;
+  /** Set by `positionBytes`: the current doc's position bytes are [positionBytesStart, positionBytesEnd). */
+  positionBytesStart = 0;
+  positionBytesEnd = 0;
 
   /**
    * @param value the 'T' value (must stay unchanged for the cursor's life: pass a copy, not getBinaryFast's buffer)
@@ -477,6 +501,7 @@ export class BlockPostingsCursor implements PostingsCursor {
     this.posPayloadBytes = 0;
     this.posCrc = 0;
     this.posDecodedBlock = -1;
+    this.posRawBlock = -1;
     return this;
   }
 
@@ -540,6 +565,19 @@ export class BlockPostingsCursor implements PostingsCursor {
     if (!this.hasFreqs) return 1;
     if (!this.freqsDecoded) this.decodeFreqs();
     return this.freqBuf[this.i];
+  }
+
+  /**
+   * The current doc's positions as stored (varint deltas restarting at 0, checksum verified), for
+   * copying without decoding: returns the value holding them, at [positionBytesStart, positionBytesEnd).
+   * Only for fields with positions, on a doc.
+   */
+  positionBytes(): Uint8Array {
+    assert(this.loadPositions !== null && this.doc >= 0 && this.doc !== NO_MORE_DOCS, 'positionBytes needs positions and a current doc');
+    if (this.posRawBlock !== this.decodedBlock) this.locatePositionBytes();
+    this.positionBytesStart = this.posByteOffsets![this.i];
+    this.positionBytesEnd = this.posByteOffsets![this.i + 1];
+    return this.posValue!;
   }
 
   positions(): Uint32Array {
@@ -625,7 +663,8 @@ export class BlockPostingsCursor implements PostingsCursor {
     this.freqsDecoded = true;
   }
 
-  private decodePositionsBlock(): void {
+  /** Moves the positions walk to the decoded doc block and verifies that block's checksum. */
+  private seekPositionsBlock(): void {
     if (this.posValue === null) {
       const value = this.loadPositions!();
       if (value === null) throw this.corrupt('P', 'positions value missing');
@@ -668,6 +707,13 @@ export class BlockPostingsCursor implements PostingsCursor {
     if (this.numBlocks > 1 && crc32c(value, start, end) !== this.posCrc) {
       throw this.corrupt('P', `positions block ${this.posBlock} checksum mismatch`);
     }
+  }
+
+  private decodePositionsBlock(): void {
+    this.seekPositionsBlock();
+    const value = this.posValue!;
+    const start = this.posPayloadStart;
+    const end = start + this.posPayloadBytes;
     if (!this.freqsDecoded) this.decodeFreqs();
     let total = 0;
     const offsets = this.posOffsets!;
@@ -688,5 +734,24 @@ export class BlockPostingsCursor implements PostingsCursor {
     }
     if (vpos !== end) throw this.corrupt('P', `positions block ${this.posBlock} does not match the freqs`);
     this.posDecodedBlock = this.decodedBlock;
+  }
+
+  /** Finds the byte range of every doc's positions in the decoded block (for positionBytes). */
+  private locatePositionBytes(): void {
+    this.seekPositionsBlock();
+    const value = this.posValue!;
+    const end = this.posPayloadStart + this.posPayloadBytes;
+    if (!this.freqsDecoded) this.decodeFreqs();
+    this.posByteOffsets ??= new Int32Array(BLOCK + 1);
+    const offsets = this.posByteOffsets;
+    let p = this.posPayloadStart;
+    for (let i = 0; i < this.n; i++) {
+      offsets[i] = p;
+      // Skip freq varints: each ends at a byte below 0x80.
+      for (let k = this.freqBuf[i]; k > 0; k--) while (value[p++] >= 0x80 && p < end);
+    }
+    offsets[this.n] = p;
+    if (p !== end || (p > this.posPayloadStart && value[p - 1] >= 0x80)) throw this.corrupt('P', `positions block ${this.posBlock} does not match the freqs`);
+    this.posRawBlock = this.decodedBlock;
   }
 }

@@ -99,6 +99,18 @@ describe('format v2 term dictionary', () => {
     expectReaderMatches(openSegmentReader(storage, info), expected);
   });
 
+  it('a merge copying raw position bytes still detects a corrupt positions value', async () => {
+    // Goal: the merger copies position bytes without decoding them, but only after their checksum passed.
+    const reader = await write(docsWith(Array.from({ length: 300 }, (_, d) => ['common', `u${d}`, 'common'])));
+    const key = fieldOrdinalKey(reader.info.id, TAG.positions, utf8('body'), 0);
+    const value = Buffer.from(storage.data.getBinary(key)!);
+    value[value.length - 2] ^= 0x01;
+    await storage.data.put(key, value);
+    const mergedId = nextId++;
+    await expect(mergeSegments(storage, mergedId, [{ info: reader.info, liveDocs: null }])).rejects.toMatchObject({ type: 'corrupt_index_exception' });
+    expect(readSegmentInfo(storage, mergedId)).toBeNull();
+  });
+
   it('a field with one term, and an empty buffer field, read back', async () => {
     // Goal: the smallest dictionary (one block, one term) works, for positions and docs-only fields.
     const docs = docsWith([['solo']], [['one']]);
