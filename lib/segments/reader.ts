@@ -52,6 +52,12 @@ interface OpenField extends FieldMeta {
   hasPositions: boolean;
   /** The terms index, loaded on the field's first term lookup. */
   termsIndex: TermsIndex | null;
+  /**
+   * 1 for each term block whose CRC this reader has verified: a block is checksummed the first time
+   * it is read (like norms and doc-values columns, which are verified once and cached), so repeated
+   * lookups in it (version lookups of updates) do not re-hash ~4 KB each time.
+   */
+  verifiedBlocks: Uint8Array | null;
 }
 
 /** Scratch for a looked-up term's UTF-8 bytes (a UTF-16 code unit is at most 3 UTF-8 bytes). */
@@ -92,6 +98,7 @@ class StoredSegmentReader implements SegmentReader {
         hasFreqs: f.indexOptions !== 'docs',
         hasPositions: f.indexOptions === 'positions',
         termsIndex: null,
+        verifiedBlocks: null,
       });
     }
     for (const dv of segmentMeta.docValues) this.docValuesTypes.set(dv.name, dv.type);
@@ -139,6 +146,7 @@ class StoredSegmentReader implements SegmentReader {
       const value = this.storage.data.getBinaryFast(key);
       if (value === undefined) throw corruptIndex(this.info.id, describeKey(key), f.name, 'terms index missing');
       f.termsIndex = TermsIndex.decode(value, this.info.id, f.name);
+      f.verifiedBlocks = new Uint8Array(f.termsIndex.blockCount);
     }
     return f.termsIndex;
   }
@@ -153,7 +161,9 @@ class StoredSegmentReader implements SegmentReader {
     const key = fieldOrdinalKey(this.info.id, TAG.terms, f.nameUtf8, blockNo);
     const block = cache ? this.storage.data.getBinary(key) : this.storage.data.getBinaryFast(key);
     if (block === undefined) throw corruptIndex(this.info.id, describeKey(key), f.name, 'term block missing');
-    reader.reset(block, f.hasPositions, origin);
+    const verified = f.verifiedBlocks!;
+    reader.reset(block, f.hasPositions, origin, verified[blockNo] === 1);
+    verified[blockNo] = 1;
     if (cache) {
       // Cached only once verified (reset threw otherwise).
       this.cachedField = f;
