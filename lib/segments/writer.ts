@@ -16,7 +16,7 @@ import type { SegmentBuilder } from './builder.js';
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
 import { BloomFilterBuilder } from './format/bloom.js';
-import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8Sliced, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
+import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
 import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
@@ -324,7 +324,7 @@ export async function writeSegment(
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: 64 frequent terms
     // can take tens of ms. Format v2 needs the terms in UTF-8 byte order.
     let work = 0;
-    for (const term of await sortUtf8Sliced([...field.termIds.keys()], async () => (session.shouldYield() ? pause() : undefined))) {
+    for (const term of sortUtf8([...field.termIds.keys()])) {
       const postings = builder.readPostings(field, field.termIds.get(term)!);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;

@@ -82,66 +82,24 @@ export function utf8(text: string): Uint8Array {
 
 /**
  * Sorts strings in place by their UTF-8 bytes. The native sort (UTF-16 code units) gives the same
- * order unless a string holds a surrogate or a char ≥ U+E000; only then the slower exact comparator runs.
+ * order except where a surrogate meets a char ≥ U+E000 at the first difference; so after it, only a
+ * check of adjacent pairs runs (when some term holds a char ≥ U+D800), and the slower exact sort only
+ * if that check finds such a pair. One synchronous call (~150 ms for 300k terms on a loaded 2-core VM).
  */
 export function sortUtf8(terms: string[]): string[] {
   terms.sort();
-  for (const term of terms) {
+  let high = false;
+  outer: for (const term of terms) {
     for (let i = 0; i < term.length; i++) {
-      if (term.charCodeAt(i) >= 0xd800) return terms.sort(compareUtf8);
+      if (term.charCodeAt(i) >= 0xd800) {
+        high = true;
+        break outer;
+      }
     }
   }
+  if (!high) return terms;
+  for (let i = 1; i < terms.length; i++) if (compareUtf8(terms[i - 1], terms[i]) > 0) return terms.sort(compareUtf8);
   return terms;
-}
-
-/** Terms sorted per synchronous step of `sortUtf8Sliced` (~5–10 ms of native sort). */
-const SORT_SLICE_TERMS = 16384;
-
-/**
- * `sortUtf8` cut into short synchronous steps: runs of SORT_SLICE_TERMS terms are sorted natively, then
- * merged pairwise; `yieldIfDue` is awaited between steps (so a large refresh does not hold the event
- * loop for the whole sort). Returns a new sorted array.
- */
-export async function sortUtf8Sliced(terms: string[], yieldIfDue: () => Promise<void>): Promise<string[]> {
-  if (terms.length <= SORT_SLICE_TERMS) return sortUtf8(terms);
-  let exact = false;
-  for (const term of terms) {
-    for (let i = 0; i < term.length && !exact; i++) if (term.charCodeAt(i) >= 0xd800) exact = true;
-    if (exact) break;
-  }
-  const less = exact ? (a: string, b: string) => compareUtf8(a, b) < 0 : (a: string, b: string) => a < b;
-  let runs: string[][] = [];
-  for (let start = 0; start < terms.length; start += SORT_SLICE_TERMS) {
-    const run = terms.slice(start, start + SORT_SLICE_TERMS);
-    if (exact) run.sort(compareUtf8);
-    else run.sort();
-    runs.push(run);
-    await yieldIfDue();
-  }
-  while (runs.length > 1) {
-    const next: string[][] = [];
-    for (let r = 0; r < runs.length; r += 2) {
-      if (r + 1 === runs.length) {
-        next.push(runs[r]);
-        continue;
-      }
-      const a = runs[r];
-      const b = runs[r + 1];
-      const out = new Array<string>(a.length + b.length);
-      let i = 0;
-      let j = 0;
-      let k = 0;
-      while (i < a.length && j < b.length) {
-        out[k++] = less(b[j], a[i]) ? b[j++] : a[i++];
-        if ((k & 4095) === 0) await yieldIfDue();
-      }
-      while (i < a.length) out[k++] = a[i++];
-      while (j < b.length) out[k++] = b[j++];
-      next.push(out);
-    }
-    runs = next;
-  }
-  return runs[0];
 }
 
 /** UTF-8 decoding of bytes. */
