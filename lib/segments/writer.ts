@@ -20,7 +20,7 @@ import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_B
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
 import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
-import { isInline, TermBlockWriter } from './format/terms.js';
+import { ID_BLOCK_TERMS_MAX, isInline, TERM_BLOCK_TERMS_MAX, TermBlockWriter } from './format/terms.js';
 import { encodeBlockIndex, encodeVersionColumns, StoredBlockEncoder, type VersionColumns } from './format/stored.js';
 import type { IndexOptions, KeywordColumn, NumericColumn, SegmentInfo } from './types.js';
 
@@ -156,7 +156,7 @@ export class SegmentWriteSession {
       sumTotalTermFreq: 0,
       sumDocFreq: 0,
       termCount: 0,
-      terms: new TermBlockWriter(indexOptions === 'positions'),
+      terms: new TermBlockWriter(indexOptions === 'positions', name === ID_FIELD ? ID_BLOCK_TERMS_MAX : TERM_BLOCK_TERMS_MAX),
       idFilter: name === ID_FIELD ? new BloomFilterBuilder(this.maxDoc) : null,
     };
   }

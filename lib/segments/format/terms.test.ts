@@ -10,7 +10,7 @@ import { BloomFilter, BloomFilterBuilder } from './bloom.js';
 import { fieldKey, fieldOrdinalKey, SEGMENT_TERM_MAX_BYTES, sortUtf8, TAG, tagKey, utf8 } from './keys.js';
 import { encodeMeta, decodeMeta } from './meta.js';
 import { expectReaderMatches, tempStorage } from './model.test-helper.js';
-import { TERM_BLOCK_TERMS_MAX, TermBlockReader, TermBlockWriter, TermsIndex } from './terms.js';
+import { ID_BLOCK_TERMS_MAX, TERM_BLOCK_TERMS_MAX, TermBlockReader, TermBlockWriter, TermsIndex } from './terms.js';
 
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -185,6 +185,11 @@ describe('format v2 term dictionary', () => {
     expect(storage.data.getBinary(fieldOrdinalKey(id, TAG.positions, body, 0))).toBeDefined();
     expect(storage.data.getBinary(fieldOrdinalKey(id, TAG.postings, body, 1))).toBeUndefined();
     expect(storage.data.getBinary(tagKey(id, TAG.idFilter))).toBeDefined();
+    // `_id` blocks hold ID_BLOCK_TERMS_MAX ids: 200 / 8 = 25 blocks.
+    const idField = utf8('_id');
+    expect(200 / ID_BLOCK_TERMS_MAX).toBe(25);
+    expect(storage.data.getBinary(fieldOrdinalKey(id, TAG.terms, idField, 24))).toBeDefined();
+    expect(storage.data.getBinary(fieldOrdinalKey(id, TAG.terms, idField, 25))).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
  *
  * Key `0x01 <segId> 'T' <field> 0x00 <block u32 BE>` → term block:
  *   u32 LE   CRC32C of bytes [4, end)
- *   varint   termCount                 (1..TERM_BLOCK_TERMS_MAX)
+ *   varint   termCount                 (1..TERM_BLOCK_TERMS_MAX; 1..ID_BLOCK_TERMS_MAX for `_id`)
  *   varint   firstExternalOrd          ordinal of the first non-inline term at or after this block
  *   termCount entries, in UTF-8 byte order:
  *     varint sharedBytes               bytes shared with the previous term of the block (0 for the first)
@@ -33,6 +33,11 @@ import { corruptIndex, readU32, writeU32 } from './keys.js';
 
 /** A term block closes after this many terms (bounds the scan of a lookup). */
 export const TERM_BLOCK_TERMS_MAX = 32;
+/**
+ * ... except in the `_id` field, whose lookups (a version lookup per write, random ids) find one
+ * term per block read: smaller blocks make that read and scan shorter, for a 4× larger terms index.
+ */
+export const ID_BLOCK_TERMS_MAX = 8;
 /** ... or once its entries reach this many bytes (one 4 KB LMDB page). */
 export const TERM_BLOCK_BYTES_TARGET = 4096;
 /** Postings + positions (without heads) up to this size are stored inline in the term block. */
@@ -110,7 +115,11 @@ export class TermBlockWriter {
   private prevFirst = new Uint8Array(256);
   private prevFirstLength = 0;
 
-  constructor(private readonly hasPositions: boolean) {
+  /** `termsPerBlock`: TERM_BLOCK_TERMS_MAX, or ID_BLOCK_TERMS_MAX for the `_id` field (readers need not know it). */
+  constructor(
+    private readonly hasPositions: boolean,
+    private readonly termsPerBlock = TERM_BLOCK_TERMS_MAX,
+  ) {
     this.index.pos = 0;
   }
 
@@ -137,7 +146,7 @@ export class TermBlockWriter {
       throw new Error('terms must be added in strictly ascending UTF-8 byte order');
     }
     let closed: Buffer | null = null;
-    if (this.count >= TERM_BLOCK_TERMS_MAX || this.block.pos >= TERM_BLOCK_BYTES_TARGET) closed = this.closeBlock();
+    if (this.count >= this.termsPerBlock || this.block.pos >= TERM_BLOCK_BYTES_TARGET) closed = this.closeBlock();
     const b = this.block;
     let shared = 0;
     if (this.count === 0) {
