@@ -60,6 +60,16 @@ export function termHashOfString(text: string): number {
   return termHashFinish(h);
 }
 
+/**
+ * `text` with every lone surrogate replaced by U+FFFD: terms are UTF-8 bytes on disk, where a lone
+ * surrogate can only be written as U+FFFD (as Lucene's UTF16toUTF8 does), so the buffer interns and
+ * looks terms up in that form too, and two distinct lone surrogates are the same term everywhere.
+ */
+export function wellFormed(text: string): string {
+  const s = text as string & { isWellFormed(): boolean; toWellFormed(): string };
+  return s.isWellFormed() ? text : s.toWellFormed();
+}
+
 /** A string from `length` UTF-16 units of `chars` (lone surrogates kept as they are). */
 export function unitsToString(chars: Uint16Array, start: number, length: number): string {
   if (length <= SHORT_STRING_UNITS) {
@@ -168,6 +178,7 @@ export class TokenRun {
 
   /** Appends a token given as a string (copied and hashed). */
   pushString(term: string, position: number): void {
+    term = wellFormed(term);
     const length = term.length;
     this.ensureChars(length);
     const chars = this.chars;

@@ -100,20 +100,23 @@ describe('SegmentBuilder term table', () => {
     expect([...reader.terms('f')].length).toBe(terms.length);
   });
 
-  it('handles long terms, surrogate pairs and lone surrogates as distinct units', async () => {
+  it('handles long terms and surrogate pairs, and interns lone surrogates as U+FFFD (as UTF-8 writes them)', async () => {
     const longest = 'L'.repeat(SEGMENT_TERM_MAX_BYTES); // exactly the limit in UTF-8
     const terms = [longest, 'é'.repeat(SEGMENT_TERM_MAX_BYTES / 2), '\u{1F600}', '\uD83D', '\uDE00', '\uD83D\uDE00x', '𝐀𝐁'];
     const docs: DocumentInput[] = [{ ...base, id: 'long', inverted: [{ field: 'f', indexOptions: 'positions', norms: true, terms, length: terms.length }] }];
     const builder = new SegmentBuilder({ termSlotsInitial: 2 });
     builder.addDocument(asTokenSlices(docs[0], () => true));
     const reader = builder.asReader();
-    for (const term of terms) expect(reader.termInfo('f', term)).toEqual({ docFreq: 1, totalTermFreq: 1 });
+    const whole = [longest, 'é'.repeat(SEGMENT_TERM_MAX_BYTES / 2), '\u{1F600}', '\uD83D\uDE00x', '𝐀𝐁'];
+    for (const term of whole) expect(reader.termInfo('f', term)).toEqual({ docFreq: 1, totalTermFreq: 1 });
+    // Both lone surrogates are one term, found by either spelling and by U+FFFD.
+    for (const term of ['\uD83D', '\uDE00', '\uFFFD']) expect(reader.termInfo('f', term)).toEqual({ docFreq: 1, totalTermFreq: 2 });
     expect(reader.termInfo('f', '\uD83Dx')).toBeNull();
     expect(reader.termInfo('f', '\uD83D\uDE00')).toEqual({ docFreq: 1, totalTermFreq: 1 }); // the same units as '\u{1F600}'
     const { info } = await writeSegment(storage, nextSegmentId++, builder);
-    // Lone surrogates are written as U+FFFD by UTF-8 encoding (as before): check the rest through the segment.
     const segment = openSegmentReader(storage, info);
-    for (const term of [longest, '\u{1F600}', '\uD83D\uDE00x', '𝐀𝐁']) expect(segment.termInfo('f', term)).toEqual({ docFreq: 1, totalTermFreq: 1 });
+    for (const term of whole) expect(segment.termInfo('f', term)).toEqual({ docFreq: 1, totalTermFreq: 1 });
+    expect(segment.termInfo('f', '\uFFFD')).toEqual({ docFreq: 1, totalTermFreq: 2 });
   });
 
   it('validates token slices before changing anything: immense terms, decreasing positions, a reused run', () => {

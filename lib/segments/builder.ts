@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { QuarryError } from '../common/errors.js';
-import { termHashOfString, TokenRun, unitsToString, utf8LengthOfUnits } from '../common/token-run.js';
+import { termHashOfString, TokenRun, wellFormed, unitsToString, utf8LengthOfUnits } from '../common/token-run.js';
 import type {
   DocumentInput,
   IndexOptions,
@@ -191,6 +191,7 @@ export class BuilderField {
 
 /** The term id of `term` in this field, or -1. */
   termId(term: string): number {
+    term = wellFormed(term);
     const scratch = lookupScratch(term.length);
     for (let i = 0; i < term.length; i++) scratch[i] = term.charCodeAt(i);
     const id = this.find(scratch, 0, term.length, termHashOfString(term));

@@ -6,6 +6,7 @@ import { writeSegment } from './writer.js';
 import { mergeSegments } from './merger.js';
 import { deleteSegmentData, openSegmentReader, readSegmentInfo } from './reader.js';
 import { docsArb, expectReaderMatches, tempStorage } from './format/model.test-helper.js';
+import { fieldOrdinalKey, TAG, utf8 } from './format/keys.js';
 import type { DocumentInput, SegmentInfo } from './types.js';
 
 describe('mergeSegments', () => {
@@ -72,8 +73,8 @@ describe('mergeSegments', () => {
       });
     }
     const { info } = await writeSegment(storage, nextSegmentId++, builder);
-    const key = Buffer.concat([Buffer.from([1]), Buffer.alloc(4), Buffer.from('Tbody\0common')]);
-    key.writeUInt32BE(info.id, 1);
+    // 'common' is in every doc: its postings are not inline but the field's first 'F' value.
+    const key = fieldOrdinalKey(info.id, TAG.postings, utf8('body'), 0);
     const value = Buffer.from(storage.data.getBinary(key)!);
     value[value.length - 3] ^= 0x40;
     await storage.data.put(key, value);

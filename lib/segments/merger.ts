@@ -6,14 +6,17 @@
  *
  * New doc ordinals follow the order of `sources`, then the order within each source, so every
  * doc map is increasing and postings stay sorted without re-sorting. Terms are merged with a k-way
- * merge over the sources' ordered 'T' key ranges, one field at a time, so memory is bounded by the
- * largest single posting list plus per-doc columns, not by the vocabulary.
+ * merge over the sources' sorted term blocks, one field at a time: each source is read with three
+ * ordered range scans (term blocks, non-inline postings, their positions) and never looked up term by
+ * term, and the new segment's blocks are written in order. Memory is bounded by the largest single
+ * posting list plus per-doc columns, not by the vocabulary.
  */
 import { assert } from '../common/assert.js';
 import type { ShardStorage } from './env.js';
-import { compareBytes, compareUtf8, fromUtf8, storedBlockKey, TAG, termKey, termOffsetInKey, utf8, corruptIndex } from './format/keys.js';
+import { compareUtf8, corruptIndex, fieldOrdinalRange, fromUtf8, ordinalOfKey, storedBlockKey, TAG, utf8 } from './format/keys.js';
 import type { FieldMeta, SegmentMeta } from './format/meta.js';
 import { BlockPostingsCursor } from './format/postings.js';
+import { compareRange, TermBlockReader } from './format/terms.js';
 import { decodeStoredBlock } from './format/stored.js';
 import { openSegmentReader, readSegmentMeta } from './reader.js';
 import { SegmentWriteSession, seqNoRange } from './writer.js';
@@ -26,10 +29,102 @@ interface Source {
   docMap: Int32Array;
 }
 
-interface TermHead {
-  source: number;
-  termBytes: Buffer;
-  value: Buffer;
+type Entries = Iterator<{ key: Buffer; value: Buffer }>;
+
+/**
+ * One source's terms of one field in UTF-8 byte order, read by ordered range scans: the term blocks,
+ * and in step with them the non-inline postings ('F') and positions ('P') values.
+ */
+class TermStream {
+  readonly block = new TermBlockReader();
+  /** False once past the last term. */
+  live = true;
+  /** The current term's postings value (a verified-on-read 'F' value or an inline view). */
+  postings: Uint8Array = new Uint8Array(0);
+  positions: Uint8Array | null = null;
+  /** Where the current term comes from (for error messages; the term is decoded only when read). */
+  readonly origin: { segmentId: number; field: string; readonly term: string };
+  private cursor: BlockPostingsCursor | null = null;
+  private blockNo = 0;
+  private readonly blocks: Entries;
+  private readonly postingsValues: Entries;
+  private readonly positionsValues: Entries | null;
+
+  constructor(
+    storage: ShardStorage,
+    private readonly segmentId: number,
+    private readonly field: string,
+    fieldUtf8: Uint8Array,
+    private readonly hasPositions: boolean,
+  ) {
+    const scan = (tag: number): Entries =>
+      (storage.data.getRange({ ...fieldOrdinalRange(segmentId, tag, fieldUtf8), snapshot: false }) as unknown as Iterable<{ key: Buffer; value: Buffer }>)[Symbol.iterator]();
+    const block = this.block;
+    this.origin = {
+      segmentId,
+      field,
+      get term(): string {
+        return fromUtf8(block.term, 0, block.termLength);
+      },
+    };
+    this.blocks = scan(TAG.terms);
+    this.postingsValues = scan(TAG.postings);
+    this.positionsValues = hasPositions ? scan(TAG.positions) : null;
+    this.live = this.nextBlock();
+    if (this.live) this.advance();
+  }
+
+  /** Moves to the next term (sets `live` false past the last). */
+  advance(): void {
+    if (!this.live) return;
+    while (!this.block.next()) {
+      if (!this.nextBlock()) {
+        this.live = false;
+        this.finishExternals();
+        return;
+      }
+    }
+    const b = this.block;
+    if (b.externalOrd < 0) {
+      this.postings = b.postingsView();
+      this.positions = this.hasPositions ? b.positionsView() : null;
+      return;
+    }
+    this.postings = this.nextExternal(this.postingsValues, 'F', b.externalOrd);
+    this.positions = this.positionsValues === null ? null : this.nextExternal(this.positionsValues, 'P', b.externalOrd);
+  }
+
+  /** A cursor over the current term's postings (one reused cursor per stream). */
+  postingsCursor(hasFreqs: boolean): BlockPostingsCursor {
+    const checkHeads = this.block.externalOrd >= 0; // inline values were covered by the block CRC
+    const loadPositions = this.hasPositions ? this.loadPositions : null;
+    if (this.cursor === null) return (this.cursor = new BlockPostingsCursor(this.postings, hasFreqs, loadPositions, this.origin, checkHeads));
+    return this.cursor.reset(this.postings, loadPositions, this.origin, checkHeads);
+  }
+
+  private readonly loadPositions = (): Uint8Array | null => this.positions;
+
+  private nextBlock(): boolean {
+    const next = this.blocks.next();
+    if (next.done) return false;
+    const expected = this.blockNo++;
+    if (ordinalOfKey(next.value.key) !== expected) throw corruptIndex(this.segmentId, `T:${this.field}:#${expected}`, this.field, 'term block missing');
+    this.block.reset(next.value.value, this.hasPositions, { segmentId: this.segmentId, field: this.field, block: expected });
+    return true;
+  }
+
+  private nextExternal(values: Entries, tag: string, ord: number): Buffer {
+    const next = values.next();
+    if (next.done || ordinalOfKey(next.value.key) !== ord) throw corruptIndex(this.segmentId, `${tag}:${this.field}:#${ord}`, this.field, 'postings value missing');
+    return next.value.value;
+  }
+
+  private finishExternals(): void {
+    // Every 'F'/'P' value belongs to a term: leftovers mean the blocks and the values disagree.
+    for (const values of [this.postingsValues, this.positionsValues]) {
+      if (values !== null && !values.next().done) throw corruptIndex(this.segmentId, `F:${this.field}`, this.field, 'postings values without a term');
+    }
+  }
 }
 
 function isLive(liveDocs: Uint8Array | null, doc: number): boolean {
@@ -40,9 +135,11 @@ function isLive(liveDocs: Uint8Array | null, doc: number): boolean {
 class TermScratch {
   docs = new Int32Array(1024);
   freqs = new Int32Array(1024);
-  positions = new Int32Array(4096);
+  /** Position bytes of the docs, as stored; doc i's are [positionByteOffsets[i], positionByteOffsets[i + 1]). */
+  positionBytes = new Uint8Array(16384);
+  positionByteOffsets = new Int32Array(1025);
   count = 0;
-  positionCount = 0;
+  positionByteCount = 0;
 
   pushDoc(doc: number, freq: number): void {
     if (this.count === this.docs.length) {
@@ -58,15 +155,24 @@ class TermScratch {
     this.count++;
   }
 
-  pushPositions(positions: Uint32Array): void {
-    const need = this.positionCount + positions.length;
-    if (need > this.positions.length) {
-      const grown = new Int32Array(Math.max(need, this.positions.length * 2));
-      grown.set(this.positions.subarray(0, this.positionCount));
-      this.positions = grown;
+  /** Appends the position bytes of the doc just pushed (value[start, end), as stored: no decoding). */
+  pushPositionBytes(value: Uint8Array, start: number, end: number): void {
+    const need = this.positionByteCount + (end - start);
+    if (need > this.positionBytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.positionBytes.length * 2));
+      grown.set(this.positionBytes.subarray(0, this.positionByteCount));
+      this.positionBytes = grown;
     }
-    this.positions.set(positions, this.positionCount);
-    this.positionCount = need;
+    const out = this.positionBytes;
+    let p = this.positionByteCount;
+    for (let i = start; i < end; i++) out[p++] = value[i];
+    this.positionByteCount = need;
+    if (this.positionByteOffsets.length < this.count + 1) {
+      const grown = new Int32Array(this.docs.length + 1);
+      grown.set(this.positionByteOffsets.subarray(0, this.count));
+      this.positionByteOffsets = grown;
+    }
+    this.positionByteOffsets[this.count] = need; // end of doc count-1 = start of the next
   }
 }
 
@@ -130,6 +236,7 @@ export async function mergeSegments(
     }
   }
   const scratch = new TermScratch();
+  let termBytes: Uint8Array = new Uint8Array(256);
   for (const [name, options] of fieldOptions) {
     const fieldUtf8 = utf8(name);
     let norms: Uint8Array | null = null;
@@ -145,56 +252,58 @@ export async function mergeSegments(
     const writer = session.beginField(name, options.indexOptions, norms);
     const hasFreqs = options.indexOptions !== 'docs';
     const hasPositions = options.indexOptions === 'positions';
-    const offset = termOffsetInKey(fieldUtf8);
 
-    // One ordered iterator per source over this field's term keys.
-    const iterators: Array<Iterator<{ key: Buffer; value: Buffer }> | null> = opened.map((source) => {
-      if (!source.meta.fields.some((f) => f.name === name)) return null;
-      const start = termKey(source.info.id, TAG.terms, fieldUtf8, new Uint8Array(0));
-      const end = Buffer.from(start);
-      end[end.length - 1] = 1;
-      const range = storage.data.getRange({ start, end, snapshot: false }) as unknown as Iterable<{ key: Buffer; value: Buffer }>;
-      return range[Symbol.iterator]();
-    });
-    const heads: Array<TermHead | null> = iterators.map((it, i) => advanceHead(it, i, offset));
-    let terms = 0;
+    // One ordered term stream per source that has the field.
+    const streams: Array<TermStream | null> = opened.map((source) =>
+      source.meta.fields.some((f) => f.name === name) ? new TermStream(storage, source.info.id, name, fieldUtf8, hasPositions) : null,
+    );
+    let work = 0;
     for (;;) {
-      // Smallest term among the heads (k is small: a linear scan beats a heap).
-      let min: Buffer | null = null;
-      for (const head of heads) if (head !== null && (min === null || compareBytes(head.termBytes, min) < 0)) min = head.termBytes;
+      // Smallest current term among the streams (k is small: a linear scan beats a heap).
+      let min: TermStream | null = null;
+      for (const stream of streams) {
+        if (stream !== null && stream.live && (min === null || compareRange(stream.block.term, stream.block.termLength, min.block.term, min.block.termLength) < 0)) min = stream;
+      }
       if (min === null) break;
-      const termBytes = min;
-      const term = fromUtf8(termBytes);
+      // Copy the term: the streams' buffers change as they advance.
+      const termLength = min.block.termLength;
+      termBytes = growBytes(termBytes, termLength);
+      const minTerm = min.block.term;
+      for (let k = 0; k < termLength; k++) termBytes[k] = minTerm[k];
       scratch.count = 0;
-      scratch.positionCount = 0;
-      for (let i = 0; i < heads.length; i++) {
-        const head = heads[i];
-        if (head === null || compareBytes(head.termBytes, termBytes) !== 0) continue;
+      scratch.positionByteCount = 0;
+      scratch.positionByteOffsets[0] = 0;
+      for (let i = 0; i < streams.length; i++) {
+        const stream = streams[i];
+        if (stream === null || !stream.live || compareRange(stream.block.term, stream.block.termLength, termBytes, termLength) !== 0) continue;
         const source = opened[i];
-        const sourceId = source.info.id;
-        const loadPositions = hasPositions ? () => storage.data.getBinary(termKey(sourceId, TAG.positions, fieldUtf8, termBytes)) ?? null : null;
-        const cursor = new BlockPostingsCursor(head.value, hasFreqs, loadPositions, { segmentId: sourceId, field: name, term });
+        const cursor = stream.postingsCursor(hasFreqs);
         const docMap = source.docMap;
         for (let doc = cursor.next(); doc !== NO_MORE_DOCS; doc = cursor.next()) {
-          if (doc >= docMap.length) throw corruptIndex(sourceId, `T:${name}:${term}`, name, `doc ${doc} beyond maxDoc`);
+          if (doc >= docMap.length) throw corruptIndex(source.info.id, `T:${name}:${stream.origin.term}`, name, `doc ${doc} beyond maxDoc`);
           const target = docMap[doc];
           if (target < 0) continue;
           scratch.pushDoc(target, cursor.freq());
-          if (hasPositions) scratch.pushPositions(cursor.positions());
+          if (hasPositions) {
+            const value = cursor.positionBytes();
+            scratch.pushPositionBytes(value, cursor.positionBytesStart, cursor.positionBytesEnd);
+          }
         }
-        heads[i] = advanceHead(iterators[i], i, offset);
+        stream.advance();
       }
       if (scratch.count > 0) {
-        session.putTerm(writer, term, {
+        session.putTermUtf8(writer, termBytes, termLength, {
           docs: scratch.docs,
           freqs: hasFreqs ? scratch.freqs : null,
-          positions: hasPositions ? scratch.positions : null,
+          positions: null,
+          positionBytes: hasPositions ? scratch.positionBytes : null,
+          positionByteOffsets: hasPositions ? scratch.positionByteOffsets : null,
           count: scratch.count,
         });
       }
-      terms += 64 + scratch.count;
-      if (terms >= 4096) {
-        terms = 0;
+      work += 64 + scratch.count;
+      if (work >= 4096) {
+        work = 0;
         await pauseIfDue();
       }
     }
@@ -220,12 +329,8 @@ export async function mergeSegments(
   return { info, docMaps: opened.map((s) => s.docMap) };
 }
 
-function advanceHead(iterator: Iterator<{ key: Buffer; value: Buffer }> | null, source: number, offset: number): TermHead | null {
-  if (iterator === null) return null;
-  const next = iterator.next();
-  if (next.done) return null;
-  // Copy the term: range keys may live in a buffer lmdb reuses for the next entry.
-  return { source, termBytes: Buffer.from(next.value.key.subarray(offset)), value: next.value.value };
+function growBytes(bytes: Uint8Array, length: number): Uint8Array {
+  return bytes.length >= length ? bytes : new Uint8Array(length * 2);
 }
 
 function mergeNumeric(sources: Source[], name: string, newMaxDoc: number): NumericColumn {

@@ -39,7 +39,8 @@ function readEverything(reader: SegmentReader): void {
     reader.norms(field);
     reader.fieldStats(field);
     for (const [term] of reader.terms(field)) {
-      const cursor = reader.postings(field, term)!;
+      const cursor = reader.postings(field, term);
+      if (cursor === null) throw new Error(`term ${field}:${term} listed but has no postings`);
       while (cursor.next() !== NO_MORE_DOCS) {
         cursor.freq();
         cursor.positions();
@@ -120,11 +121,11 @@ describe('segment reader', () => {
   });
 });
 
-describe('format v1 fixture', () => {
+describe('format v2 fixture', () => {
   // The fixture freezes the bytes of a tiny segment. If this test fails after a change, the change alters
-  // the on-disk format: bump FORMAT_VERSION, keep a reader for v1 (or a migration), and regenerate with
-  // UPDATE_SEGMENT_FIXTURE=1 deliberately.
-  const fixturePath = fileURLToPath(new URL('./format/fixtures/v1-tiny.json', import.meta.url));
+  // the on-disk format: bump FORMAT_VERSION, decide whether older segments stay readable (v1 ones are
+  // refused, see docs/segments-format.md), and regenerate with UPDATE_SEGMENT_FIXTURE=1 deliberately.
+  const fixturePath = fileURLToPath(new URL('./format/fixtures/v2-tiny.json', import.meta.url));
   let storage: ShardStorage;
   let cleanup: () => Promise<void>;
   beforeAll(() => ({ storage, cleanup } = tempStorage()));
@@ -139,8 +140,8 @@ describe('format v1 fixture', () => {
     return { data: hex(storage.data), sources: hex(storage.sources) };
   }
 
-  it('reads the frozen v1 bytes and writes the same bytes today', async () => {
-    // Goal: a segment written by format v1 stays readable, and today's writer still produces exactly those bytes.
+  it('reads the frozen v2 bytes and writes the same bytes today', async () => {
+    // Goal: a segment written by format v2 stays readable, and today's writer still produces exactly those bytes.
     const builder = new SegmentBuilder();
     for (const doc of docs) builder.addDocument(doc);
     await writeSegment(storage, SEGMENT_ID, builder);
@@ -163,7 +164,7 @@ describe('format v1 fixture', () => {
     for (const [key, value] of frozen.data) await storage.data.put(Buffer.from(key, 'hex'), Buffer.from(value, 'hex'));
     for (const [key, value] of frozen.sources) await storage.sources.put(Buffer.from(key, 'hex'), Buffer.from(value, 'hex'));
     const info = readSegmentInfo(storage, SEGMENT_ID)!;
-    expect(info).toMatchObject({ id: SEGMENT_ID, maxDoc: 3, formatVersion: 1, minSeqNo: 100, maxSeqNo: 102 });
+    expect(info).toMatchObject({ id: SEGMENT_ID, maxDoc: 3, formatVersion: 2, minSeqNo: 100, maxSeqNo: 102 });
     expectReaderMatches(openSegmentReader(storage, info), docs);
   });
 });

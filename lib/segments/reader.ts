@@ -17,27 +17,23 @@ import {
   describeKey,
   FORMAT_VERSION,
   fieldKey,
+  fieldOrdinalKey,
+  fieldOrdinalRange,
   fromUtf8,
   ID_FIELD,
   segmentPrefix,
+  SEGMENT_TERM_MAX_BYTES,
   storedBlockKey,
   TAG,
   tagKey,
-  termKey,
-  termKeyOf,
-  termOffsetInKey,
   utf8,
 } from './format/keys.js';
+import { BloomFilter } from './format/bloom.js';
+import { TermBlockReader, TermsIndex } from './format/terms.js';
 import { decodeKeywordColumn, decodeNumericColumn } from './format/docvalues.js';
 import { decodeMeta, metaToInfo, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { decodeNorms } from './format/norms.js';
-import {
-  BlockPostingsCursor,
-  encodeTermPositions,
-  encodeTermPostings,
-  readLastDoc,
-  readTermInfo,
-} from './format/postings.js';
+import { BlockPostingsCursor, encodeTermPositions, encodeTermPostings, readLastDoc } from './format/postings.js';
 import { decodeBlockIndex, decodeStoredBlock, decodeVersionColumns, type StoredDoc, type VersionColumns } from './format/stored.js';
 import type {
   FieldStats,
@@ -54,7 +50,20 @@ interface OpenField extends FieldMeta {
   nameUtf8: Uint8Array;
   hasFreqs: boolean;
   hasPositions: boolean;
+  /** The terms index, loaded on the field's first term lookup. */
+  termsIndex: TermsIndex | null;
+  /**
+   * 1 for each term block whose CRC this reader has verified: a block is checksummed the first time
+   * it is read (like norms and doc-values columns, which are verified once and cached), so repeated
+   * lookups in it (version lookups of updates) do not re-hash ~4 KB each time.
+   */
+  verifiedBlocks: Uint8Array | null;
 }
+
+/** Scratch for a looked-up term's UTF-8 bytes (a UTF-16 code unit is at most 3 UTF-8 bytes). */
+const lookupScratch = Buffer.allocUnsafe(SEGMENT_TERM_MAX_BYTES * 3 + 16);
+/** Shared decoder for lookups (single-threaded; every lookup finishes before the next starts). */
+const lookupBlock = new TermBlockReader();
 
 /** Reads a written segment from LMDB (see format/*.ts for the bytes). */
 class StoredSegmentReader implements SegmentReader {
@@ -69,6 +78,12 @@ class StoredSegmentReader implements SegmentReader {
   // One decoded stored block (fetching a page of hits often hits neighbours in one block).
   private lastBlock = -1;
   private lastBlockDocs: StoredDoc[] = [];
+  // The `_id` bloom filter: undefined until first needed, null when the segment has no `_id` terms.
+  private idFilter: BloomFilter | null | undefined = undefined;
+  // One verified term block (a copy): termInfo followed by postings of the same term reads it once.
+  private cachedField: OpenField | null = null;
+  private cachedBlockNo = -1;
+  private cachedBlock: Uint8Array | null = null;
 
   constructor(
     private readonly storage: ShardStorage,
@@ -82,6 +97,8 @@ class StoredSegmentReader implements SegmentReader {
         nameUtf8: utf8(f.name),
         hasFreqs: f.indexOptions !== 'docs',
         hasPositions: f.indexOptions === 'positions',
+        termsIndex: null,
+        verifiedBlocks: null,
       });
     }
     for (const dv of segmentMeta.docValues) this.docValuesTypes.set(dv.name, dv.type);
@@ -95,35 +112,101 @@ class StoredSegmentReader implements SegmentReader {
   termInfo(field: string, term: string): TermInfo | null {
     const f = this.fieldsByName.get(field);
     if (f === undefined) return null;
-    const value = this.storage.data.getBinaryFast(termKeyOf(this.info.id, TAG.terms, f.nameUtf8, term));
-    if (value === undefined) return null;
-    return readTermInfo(value, { segmentId: this.info.id, field, term });
+    if (!this.seekExact(f, term, true)) return null;
+    return { docFreq: lookupBlock.docFreq, totalTermFreq: lookupBlock.totalTermFreq };
   }
 
   postings(field: string, term: string): PostingsCursor | null {
     const f = this.fieldsByName.get(field);
     if (f === undefined) return null;
-    const termUtf8 = utf8(term);
-    // getBinary copies: the cursor keeps the value while other gets reuse lmdb's shared buffer.
-    const value = this.storage.data.getBinary(termKey(this.info.id, TAG.terms, f.nameUtf8, termUtf8));
-    if (value === undefined) return null;
-    const data = this.storage.data;
+    if (!this.seekExact(f, term, true)) return null;
+    return this.cursorAt(f, lookupBlock, term);
+  }
+
+  /** A cursor over the postings of the term `block` is on (inline views share the cached block copy). */
+  private cursorAt(f: OpenField, block: TermBlockReader, term: string): PostingsCursor {
     const id = this.info.id;
-    const loadPositions = f.hasPositions ? () => data.getBinary(termKey(id, TAG.positions, f.nameUtf8, termUtf8)) ?? null : null;
-    return new BlockPostingsCursor(value, f.hasFreqs, loadPositions, { segmentId: id, field, term });
+    const origin = { segmentId: id, field: f.name, term };
+    if (block.externalOrd < 0) {
+      const positions = f.hasPositions ? block.positionsView() : null;
+      return new BlockPostingsCursor(block.postingsView(), f.hasFreqs, positions === null ? null : () => positions, origin, false);
+    }
+    const ord = block.externalOrd;
+    const data = this.storage.data;
+    // getBinary copies: the cursor keeps the value while other gets reuse lmdb's shared buffer.
+    const value = data.getBinary(fieldOrdinalKey(id, TAG.postings, f.nameUtf8, ord));
+    if (value === undefined) throw corruptIndex(id, `F:${f.name}:#${ord}`, f.name, 'postings value missing');
+    const loadPositions = f.hasPositions ? () => data.getBinary(fieldOrdinalKey(id, TAG.positions, f.nameUtf8, ord)) ?? null : null;
+    return new BlockPostingsCursor(value, f.hasFreqs, loadPositions, origin, true);
+  }
+
+  private termsIndexOf(f: OpenField): TermsIndex {
+    if (f.termsIndex === null) {
+      const key = fieldKey(this.info.id, TAG.termsIndex, f.nameUtf8);
+      const value = this.storage.data.getBinaryFast(key);
+      if (value === undefined) throw corruptIndex(this.info.id, describeKey(key), f.name, 'terms index missing');
+      f.termsIndex = TermsIndex.decode(value, this.info.id, f.name);
+      f.verifiedBlocks = new Uint8Array(f.termsIndex.blockCount);
+    }
+    return f.termsIndex;
+  }
+
+  /** Loads term block `blockNo` of a field into `reader` (verified). `cache`: keep a copy as the reader's one cached block. */
+  private loadBlock(f: OpenField, blockNo: number, reader: TermBlockReader, cache: boolean): void {
+    const origin = { segmentId: this.info.id, field: f.name, block: blockNo };
+    if (this.cachedField === f && this.cachedBlockNo === blockNo) {
+      reader.reset(this.cachedBlock!, f.hasPositions, origin, true);
+      return;
+    }
+    const key = fieldOrdinalKey(this.info.id, TAG.terms, f.nameUtf8, blockNo);
+    const block = cache ? this.storage.data.getBinary(key) : this.storage.data.getBinaryFast(key);
+    if (block === undefined) throw corruptIndex(this.info.id, describeKey(key), f.name, 'term block missing');
+    const verified = f.verifiedBlocks!;
+    reader.reset(block, f.hasPositions, origin, verified[blockNo] === 1);
+    verified[blockNo] = 1;
+    if (cache) {
+      // Cached only once verified (reset threw otherwise).
+      this.cachedField = f;
+      this.cachedBlockNo = blockNo;
+      this.cachedBlock = block;
+    }
+  }
+
+  /** Positions `lookupBlock` on `term`; false when the field does not have it. */
+  private seekExact(f: OpenField, term: string, cache: boolean): boolean {
+    const length = lookupScratch.write(term, 0, 'utf8');
+    if (length > SEGMENT_TERM_MAX_BYTES) return false;
+    return this.seekExactUtf8(f, lookupScratch, length, cache);
+  }
+
+  private seekExactUtf8(f: OpenField, target: Uint8Array, length: number, cache: boolean): boolean {
+    const blockNo = this.termsIndexOf(f).findBlock(target, length);
+    if (blockNo < 0) return false;
+    this.loadBlock(f, blockNo, lookupBlock, cache);
+    if (!lookupBlock.seek(target, length)) return false;
+    const t = lookupBlock.term;
+    if (lookupBlock.termLength !== length) return false;
+    for (let i = 0; i < length; i++) if (t[i] !== target[i]) return false;
+    return true;
   }
 
   *terms(field: string, fromTerm = ''): Iterable<[term: string, info: TermInfo]> {
     const f = this.fieldsByName.get(field);
     if (f === undefined) return;
-    const start = termKey(this.info.id, TAG.terms, f.nameUtf8, utf8(fromTerm));
-    const end = Buffer.from(start.subarray(0, termOffsetInKey(f.nameUtf8)));
-    end[end.length - 1] = 1; // 'T' field 0x01: just past the field's last term
-    const offset = termOffsetInKey(f.nameUtf8);
-    for (const { key, value } of this.storage.data.getRange({ start, end })) {
-      const term = fromUtf8(key, offset);
-      yield [term, readTermInfo(value, { segmentId: this.info.id, field, term })];
+    const from = utf8(fromTerm);
+    const first = Math.max(0, this.termsIndexOf(f).findBlock(from, from.length));
+    // An own decoder: the caller may look terms up between two steps of this iteration.
+    const reader = new TermBlockReader();
+    let blockNo = first;
+    for (const { key, value } of this.storage.data.getRange(fieldOrdinalRange(this.info.id, TAG.terms, f.nameUtf8, first))) {
+      const expected = blockNo++;
+      if ((key as Buffer).readUInt32BE((key as Buffer).length - 4) !== expected) throw corruptIndex(this.info.id, describeKey(key as Buffer), field, `term block ${expected} missing`);
+      reader.reset(value as Uint8Array, f.hasPositions, { segmentId: this.info.id, field, block: expected });
+      for (let on = expected === first ? reader.seek(from, from.length) : reader.next(); on; on = reader.next()) {
+        yield [fromUtf8(reader.term, 0, reader.termLength), { docFreq: reader.docFreq, totalTermFreq: reader.totalTermFreq }];
+      }
     }
+    if (blockNo !== this.termsIndexOf(f).blockCount) throw corruptIndex(this.info.id, `T:${field}`, field, `${blockNo} term blocks, the terms index lists ${this.termsIndexOf(f).blockCount}`);
   }
 
   fieldStats(field: string): FieldStats | null {
@@ -207,9 +290,23 @@ class StoredSegmentReader implements SegmentReader {
   lookupId(id: string): number {
     const f = this.fieldsByName.get(ID_FIELD);
     if (f === undefined) return -1;
-    const value = this.storage.data.getBinaryFast(termKeyOf(this.info.id, TAG.terms, f.nameUtf8, id));
-    if (value === undefined) return -1;
-    return readLastDoc(value, { segmentId: this.info.id, field: ID_FIELD, term: id });
+    const length = lookupScratch.write(id, 0, 'utf8');
+    if (length > SEGMENT_TERM_MAX_BYTES) return -1;
+    if (this.idFilter === undefined) {
+      const key = tagKey(this.info.id, TAG.idFilter);
+      const value = this.storage.data.getBinaryFast(key);
+      if (value === undefined) throw corruptIndex(this.info.id, describeKey(key), ID_FIELD, 'id filter missing');
+      this.idFilter = BloomFilter.decode(value, this.info.id);
+    }
+    if (this.idFilter !== null && !this.idFilter.mightContain(lookupScratch, length)) return -1;
+    // Random ids rarely share a block: do not replace the cached block (and skip its copy).
+    if (!this.seekExactUtf8(f, lookupScratch, length, false)) return -1;
+    const origin = { segmentId: this.info.id, field: ID_FIELD, term: id };
+    if (lookupBlock.externalOrd < 0) return readLastDoc(lookupBlock.postingsView(), origin, false);
+    const key = fieldOrdinalKey(this.info.id, TAG.postings, f.nameUtf8, lookupBlock.externalOrd);
+    const value = this.storage.data.getBinaryFast(key);
+    if (value === undefined) throw corruptIndex(this.info.id, describeKey(key), ID_FIELD, 'postings value missing');
+    return readLastDoc(value, origin);
   }
 
   private checkDoc(doc: number): number {

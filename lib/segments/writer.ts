@@ -15,10 +15,12 @@ import { QuarryError } from '../common/errors.js';
 import type { SegmentBuilder, SegmentSource, SegmentSourceField } from './builder.js';
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
-import { fieldKey, FORMAT_VERSION, segmentPrefix, storedBlockKey, TAG, tagKey, termKey, termKeyOf, utf8 } from './format/keys.js';
+import { BloomFilterBuilder } from './format/bloom.js';
+import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
-import { encodeTermPositions, encodeTermPostings, type PostingsInput } from './format/postings.js';
+import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
+import { ID_BLOCK_TERMS_MAX, isInline, TERM_BLOCK_TERMS_MAX, TermBlockWriter } from './format/terms.js';
 import { encodeBlockIndex, encodeVersionColumns, StoredBlockEncoder, type VersionColumns } from './format/stored.js';
 import type { IndexOptions, KeywordColumn, NumericColumn, SegmentInfo } from './types.js';
 
@@ -39,7 +41,14 @@ export interface FieldWriter {
   sumTotalTermFreq: number;
   sumDocFreq: number;
   termCount: number;
+  /** The field's term blocks and terms index (terms arrive in UTF-8 byte order). */
+  terms: TermBlockWriter;
+  /** Bloom filter of the ids (the `_id` field only). */
+  idFilter: BloomFilterBuilder | null;
 }
+
+/** Scratch for a term's UTF-8 bytes (a UTF-16 code unit is at most 3 UTF-8 bytes). */
+const termScratch = Buffer.allocUnsafe(SEGMENT_TERM_MAX_BYTES * 3 + 16);
 
 /** Sink for one segment's components; `finish` writes the meta key last and returns the SegmentInfo. */
 export class SegmentWriteSession {
@@ -134,7 +143,7 @@ export class SegmentWriteSession {
     this.putData(tagKey(this.segmentId, TAG.seqNos), encodeVersionColumns(columns, this.maxDoc));
   }
 
-  /** Starts an inverted field; terms follow with putTerm, then endField. */
+  /** Starts an inverted field; terms follow with putTerm (in ascending UTF-8 byte order), then endField. */
   beginField(name: string, indexOptions: IndexOptions, norms: Uint8Array | null): FieldWriter {
     assert(norms === null || norms.length === this.maxDoc, 'norms cover maxDoc');
     return {
@@ -147,24 +156,41 @@ export class SegmentWriteSession {
       sumTotalTermFreq: 0,
       sumDocFreq: 0,
       termCount: 0,
+      terms: new TermBlockWriter(indexOptions === 'positions', name === ID_FIELD ? ID_BLOCK_TERMS_MAX : TERM_BLOCK_TERMS_MAX),
+      idFilter: name === ID_FIELD ? new BloomFilterBuilder(this.maxDoc) : null,
     };
   }
 
-  /** Writes one term's postings (and positions when the field indexes them). */
+  /**
+   * Writes one term's postings (and positions when the field indexes them). Terms of a field must
+   * come in strictly ascending UTF-8 byte order (`sortUtf8`); an out-of-order term throws.
+   */
   putTerm(field: FieldWriter, term: string, postings: Omit<PostingsInput, 'norms'>): void {
+    const length = termScratch.write(term, 0, 'utf8');
+    assert(length <= SEGMENT_TERM_MAX_BYTES, `term of ${length} bytes exceeds SEGMENT_TERM_MAX_BYTES`);
+    this.putTermUtf8(field, termScratch, length, postings);
+  }
+
+  /** `putTerm` for a term given as UTF-8 bytes term[0, termLength) (the merger's path: no decoding). */
+  putTermUtf8(field: FieldWriter, term: Uint8Array, termLength: number, postings: Omit<PostingsInput, 'norms'>): void {
     const input: PostingsInput = {
       docs: postings.docs,
       freqs: field.indexOptions === 'docs' ? null : postings.freqs,
       positions: field.indexOptions === 'positions' ? postings.positions : null,
+      positionBytes: field.indexOptions === 'positions' ? postings.positionBytes : null,
+      positionByteOffsets: field.indexOptions === 'positions' ? postings.positionByteOffsets : null,
       count: postings.count,
       norms: field.norms,
     };
-    const key = termKeyOf(this.segmentId, TAG.terms, field.nameUtf8, term);
-    this.putData(key, encodeTermPostings(input));
-    if (field.indexOptions === 'positions') {
-      const positionsKey = Buffer.from(key);
-      positionsKey[5] = TAG.positions;
-      this.putData(positionsKey, encodeTermPositions(input));
+    // Encoded into reused buffers: most terms go inline (copied into the block), the rest are copied out.
+    const postingsValue = encodeTermPostings(input, true);
+    const positionsValue = field.indexOptions === 'positions' ? encodeTermPositions(input, true) : null;
+    const inline = isInline(postingsValue, positionsValue);
+    const terms = field.terms;
+    if (!inline) {
+      const ord = terms.nextExternalOrd;
+      this.putData(fieldOrdinalKey(this.segmentId, TAG.postings, field.nameUtf8, ord), sealSharedValue(postingsValue, 'postings'));
+      if (positionsValue !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.positions, field.nameUtf8, ord), sealSharedValue(positionsValue, 'positions'));
     }
     const seen = field.seen;
     const docs = input.docs;
@@ -182,15 +208,25 @@ export class SegmentWriteSession {
       ttf = 0;
       for (let i = 0; i < input.count; i++) ttf += input.freqs[i];
     }
+    const closed = terms.add(term, termLength, input.count, ttf, inline, postingsValue, positionsValue);
+    if (closed !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.terms, field.nameUtf8, terms.blockCount - 1), closed);
+    if (field.idFilter !== null) field.idFilter.add(term, termLength);
     field.sumTotalTermFreq += ttf;
     field.sumDocFreq += input.count;
     field.termCount++;
   }
 
-  /** Closes an inverted field: writes its norms and records its statistics for the meta. */
+  /** Closes an inverted field: writes its last term block, terms index, id filter and norms, and records its statistics for the meta. */
   endField(field: FieldWriter): FieldMeta {
     // A field without terms (only empty values, or only in dropped docs) is left out entirely.
     const empty = field.termCount === 0;
+    if (!empty) {
+      const terms = field.terms;
+      const closed = terms.finish();
+      if (closed !== null) this.putData(fieldOrdinalKey(this.segmentId, TAG.terms, field.nameUtf8, terms.blockCount - 1), closed);
+      this.putData(fieldKey(this.segmentId, TAG.termsIndex, field.nameUtf8), terms.encodeIndex());
+      if (field.idFilter !== null) this.putData(tagKey(this.segmentId, TAG.idFilter), field.idFilter.encode());
+    }
     if (field.norms !== null && !empty) this.putData(fieldKey(this.segmentId, TAG.norms, field.nameUtf8), encodeNorms(field.norms));
     const meta: FieldMeta = {
       name: field.name,
@@ -300,11 +336,12 @@ export async function writeSegmentFrom<F extends SegmentSourceField>(storage: Sh
   for (const field of source.invertedFields()) {
     const norms = source.fieldNorms(field);
     const writer = session.beginField(field.name, field.indexOptions, norms === null ? null : norms.slice());
-    // Check the clock every 64 terms or every ~4k postings, whichever comes first: frequent terms
-    // cluster at the start of the vocabulary (first-seen order), and 64 of them can take tens of ms.
+    // Check the clock every 64 terms or every ~4k postings, whichever comes first: 64 frequent terms
+    // can take tens of ms. Format v2 needs the terms in UTF-8 byte order.
     let work = 0;
-    for (const [term, termId] of source.fieldTerms(field)) {
-      const postings = source.readPostings(field, termId);
+    const termIds = new Map<string, number>(source.fieldTerms(field));
+    for (const term of sortUtf8([...termIds.keys()])) {
+      const postings = source.readPostings(field, termIds.get(term)!);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;
       if (work >= 4096) {

@@ -1,22 +1,27 @@
 /**
- * Segment format v1: the keys of one segment, and the constants every component shares.
+ * Segment format v2: the keys of one segment, and the constants every component shares.
  *
  * All of a segment's keys in the `data` database start with `0x01 <segmentId u32 BE>`, so a segment
- * is one contiguous key range (dropping it is a range delete) and a term lookup is one B+tree get.
- * After the 5-byte prefix comes a one-byte tag naming the component:
+ * is one contiguous key range (dropping it is a range delete). After the 5-byte prefix comes a
+ * one-byte tag naming the component:
  *
- *   'T' <field utf8> 0x00 <term utf8>   term → docFreq, totalTermFreq, skip table, doc/freq blocks (postings.ts)
- *   'P' <field utf8> 0x00 <term utf8>   term → positions blocks, aligned with the 'T' blocks (postings.ts)
- *   'N' <field utf8>                    norms: one byte per doc (norms.ts)
- *   'D' <field utf8>                    numeric doc-values column (docvalues.ts)
- *   'K' <field utf8>                    keyword doc-values column (docvalues.ts)
- *   'S'                                 seqNo / version / primaryTerm columns (stored.ts)
- *   'B'                                 stored-block index: first doc of every stored block (stored.ts)
- *   'Z'                                 segment meta, written LAST (meta.ts); no 'Z' ⇒ incomplete segment
+ *   'I' <field utf8>                        terms index: the first term of every term block (terms.ts)
+ *   'T' <field utf8> 0x00 <block u32 BE>    term block: ~32 sorted, prefix-compressed terms with their
+ *                                           stats and, for rare terms, their postings inline (terms.ts)
+ *   'F' <field utf8> 0x00 <ord u32 BE>      postings of the field's ord-th non-inline term (postings.ts)
+ *   'P' <field utf8> 0x00 <ord u32 BE>      positions of the same term, aligned with its 'F' blocks (postings.ts)
+ *   'U'                                     bloom filter of the `_id` terms (bloom.ts)
+ *   'N' <field utf8>                        norms: one byte per doc (norms.ts)
+ *   'D' <field utf8>                        numeric doc-values column (docvalues.ts)
+ *   'K' <field utf8>                        keyword doc-values column (docvalues.ts)
+ *   'S'                                     seqNo / version / primaryTerm columns (stored.ts)
+ *   'B'                                     stored-block index: first doc of every stored block (stored.ts)
+ *   'Z'                                     segment meta, written LAST (meta.ts); no 'Z' ⇒ incomplete segment
  *
- * Because 'T' keys of one field are contiguous and ordered bytewise, LMDB's B+tree is the term
- * dictionary: `terms(field, from)` is a range scan over `'T' field 0x00 from ..` up to `'T' field 0x01`.
- * Field names therefore must not contain 0x00.
+ * Terms of a field are written in UTF-8 byte order, so block numbers and postings ordinals ascend
+ * with the terms and every key of a component is appended in ascending order. Field names must not
+ * contain 0x00. Format v1 (one key per term) is not readable by this build: its segments are refused
+ * at open with `corrupt_index_exception` naming the version (there were no users of v1).
  *
  * The `sources` database holds stored-field blocks under `0x01 <segmentId u32 BE> <block u32 BE>`.
  *
@@ -27,7 +32,7 @@ import { QuarryError } from '../../common/errors.js';
 import { KEY_SPACE } from '../env.js';
 
 /** Format version recorded in every segment's meta; bump it for any change to the bytes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** Name of the inverted field holding every doc's `_id` as a term (docs only, no norms); `lookupId` reads it. */
 export const ID_FIELD = '_id';
@@ -40,13 +45,11 @@ export const STORED_BLOCK_DOCS_MAX = 16;
 /** ... or once its sources reach this many bytes (lmdb's LZ4 compresses per value, so blocks help it). */
 export const STORED_BLOCK_BYTES_MAX = 16 * 1024;
 
-/**
- * Longest field name in UTF-8 bytes. LMDB keys are at most 1978 bytes (4 KB pages), and a term key
- * is 5 + 1 + field + 1 + term bytes; these two limits keep every key under that.
- */
+/** Longest field name in UTF-8 bytes (field names are part of keys; LMDB keys are at most 1978 bytes). */
 export const FIELD_NAME_MAX_BYTES = 255;
 /**
- * Longest indexed term in UTF-8 bytes. Lucene allows 32766, but LMDB keys cannot hold that; a
+ * Longest indexed term in UTF-8 bytes. Lucene allows 32766. Format v1 put terms into LMDB keys; v2
+ * does not, but keeps the limit (a 1700-byte term keeps a term block near its ~4 KB target): a
  * document with a longer term is rejected by `SegmentBuilder.addDocument` (as Lucene rejects an
  * "immense term"), so callers should apply `ignore_above` or truncation before.
  */
@@ -56,8 +59,11 @@ export const LMDB_KEY_MAX_BYTES = 1978;
 
 /** Component tags (the byte after the segment prefix). */
 export const TAG = {
+  termsIndex: 0x49, // 'I'
   terms: 0x54, // 'T'
+  postings: 0x46, // 'F'
   positions: 0x50, // 'P'
+  idFilter: 0x55, // 'U'
   norms: 0x4e, // 'N'
   numeric: 0x44, // 'D'
   keyword: 0x4b, // 'K'
@@ -72,6 +78,28 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 /** UTF-8 encoding of a string. */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/**
+ * Sorts strings in place by their UTF-8 bytes. The native sort (UTF-16 code units) gives the same
+ * order except where a surrogate meets a char ≥ U+E000 at the first difference; so after it, only a
+ * check of adjacent pairs runs (when some term holds a char ≥ U+D800), and the slower exact sort only
+ * if that check finds such a pair. One synchronous call (~150 ms for 300k terms on a loaded 2-core VM).
+ */
+export function sortUtf8(terms: string[]): string[] {
+  terms.sort();
+  let high = false;
+  outer: for (const term of terms) {
+    for (let i = 0; i < term.length; i++) {
+      if (term.charCodeAt(i) >= 0xd800) {
+        high = true;
+        break outer;
+      }
+    }
+  }
+  if (!high) return terms;
+  for (let i = 1; i < terms.length; i++) if (compareUtf8(terms[i - 1], terms[i]) > 0) return terms.sort(compareUtf8);
+  return terms;
 }
 
 /** UTF-8 decoding of bytes. */
@@ -156,35 +184,31 @@ export function fieldKey(segmentId: number, tag: number, fieldUtf8: Uint8Array):
   return key;
 }
 
-/** A term key ('T' or 'P'): `prefix tag field 0x00 term`. */
-export function termKey(segmentId: number, tag: number, fieldUtf8: Uint8Array, termUtf8: Uint8Array): Buffer {
-  const key = Buffer.allocUnsafe(7 + fieldUtf8.length + termUtf8.length);
+/**
+ * A key numbered within a field ('T' block number, 'F'/'P' postings ordinal):
+ * `prefix tag field 0x00 <n u32 BE>`. Big-endian, so numeric order is key order.
+ */
+export function fieldOrdinalKey(segmentId: number, tag: number, fieldUtf8: Uint8Array, n: number): Buffer {
+  const key = Buffer.allocUnsafe(11 + fieldUtf8.length);
   writePrefix(key, segmentId, tag);
   key.set(fieldUtf8, 6);
   key[6 + fieldUtf8.length] = 0;
-  key.set(termUtf8, 7 + fieldUtf8.length);
+  key.writeUInt32BE(n >>> 0, 7 + fieldUtf8.length);
   return key;
 }
 
-/**
- * A term key built straight from the term string: the UTF-8 bytes are written into the key itself,
- * so the hot paths (writing every term at refresh, `lookupId` on every write) allocate one buffer,
- * not two. Same bytes as `termKey(segmentId, tag, fieldUtf8, utf8(term))`.
- */
-export function termKeyOf(segmentId: number, tag: number, fieldUtf8: Uint8Array, term: string): Buffer {
-  const offset = 7 + fieldUtf8.length;
-  // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4 bytes).
-  const key = Buffer.allocUnsafe(offset + term.length * 3);
-  writePrefix(key, segmentId, tag);
-  key.set(fieldUtf8, 6);
-  key[offset - 1] = 0;
-  const written = key.write(term, offset, 'utf8');
-  return key.subarray(0, offset + written);
+/** The key range `[start, end)` of every `fieldOrdinalKey` of one field and tag, from ordinal `from`. */
+export function fieldOrdinalRange(segmentId: number, tag: number, fieldUtf8: Uint8Array, from = 0): { start: Buffer; end: Buffer } {
+  const start = fieldOrdinalKey(segmentId, tag, fieldUtf8, from);
+  const end = Buffer.from(start.subarray(0, 7 + fieldUtf8.length));
+  end[end.length - 1] = 1; // tag field 0x01: just past the field's last ordinal
+  return { start, end };
 }
 
-/** Byte offset of the term inside a term key of this field. */
-export function termOffsetInKey(fieldUtf8: Uint8Array): number {
-  return 7 + fieldUtf8.length;
+/** Reads the ordinal at the end of a `fieldOrdinalKey`. */
+export function ordinalOfKey(key: Uint8Array): number {
+  const n = key.length;
+  return ((key[n - 4] << 24) | (key[n - 3] << 16) | (key[n - 2] << 8) | key[n - 1]) >>> 0;
 }
 
 /** Key of a stored-fields block in the `sources` database. */
@@ -202,7 +226,7 @@ export function describeKey(key: Uint8Array): string {
   const tag = String.fromCharCode(key[5]);
   const rest = key.subarray(6);
   const zero = rest.indexOf(0);
-  if (zero >= 0) return `${tag}:${fromUtf8(rest, 0, zero)}:${fromUtf8(rest, zero + 1)}`;
+  if (zero >= 0 && rest.length === zero + 5) return `${tag}:${fromUtf8(rest, 0, zero)}:#${ordinalOfKey(rest)}`;
   return rest.length > 0 ? `${tag}:${fromUtf8(rest)}` : tag;
 }
 
@@ -229,5 +253,5 @@ export function writeU32(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset + 3] = (value >>> 24) & 0xff;
 }
 
-// A term key must fit LMDB's key limit with the longest field name and term.
-if (7 + FIELD_NAME_MAX_BYTES + SEGMENT_TERM_MAX_BYTES > LMDB_KEY_MAX_BYTES) throw new Error('segment key limits exceed LMDB_KEY_MAX_BYTES');
+// Every key must fit LMDB's key limit with the longest field name (terms are no longer part of keys).
+if (11 + FIELD_NAME_MAX_BYTES > LMDB_KEY_MAX_BYTES) throw new Error('segment key limits exceed LMDB_KEY_MAX_BYTES');

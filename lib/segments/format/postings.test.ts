@@ -159,13 +159,13 @@ describe('postings format', () => {
     };
     readAll(termValue, positionsValue);
     const step = Math.max(1, Math.floor(termValue.length / 300));
-    for (const [which, value] of [['T', termValue], ['P', positionsValue]] as const) {
-      for (let i = 0; i < value.length; i += which === 'T' ? step : Math.max(1, Math.floor(value.length / 300))) {
+    for (const [which, value] of [['F', termValue], ['P', positionsValue]] as const) {
+      for (let i = 0; i < value.length; i += which === 'F' ? step : Math.max(1, Math.floor(value.length / 300))) {
         const bad = Buffer.from(value);
         bad[i] ^= 1 << (i % 8);
         const error = (() => {
           try {
-            if (which === 'T') readAll(bad, positionsValue);
+            if (which === 'F') readAll(bad, positionsValue);
             else readAll(termValue, bad);
             return null;
           } catch (e) {

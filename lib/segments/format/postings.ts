@@ -1,7 +1,11 @@
 /**
- * Segment format v1: postings (docs, freqs, positions) of one term.
+ * Segment format v2: postings (docs, freqs, positions) of one term (the same bytes as format v1).
  *
- * Key `0x01 <segId> 'T' <field> 0x00 <term>` → doc/freq value:
+ * A term's postings are either inline in its term block (terms.ts; the values below without their
+ * first 4 bytes, the block's CRC covering them) or under their own keys, numbered by the term's
+ * ordinal among the field's non-inline terms.
+ *
+ * Key `0x01 <segId> 'F' <field> 0x00 <ord u32 BE>` → doc/freq value:
  *   u32 LE   headCrc: CRC32C of bytes [4, payloadsStart) — or of [4, end) when there is one block
  *   varint   docFreq
  *   varint   totalTermFreq            (= docFreq for docs-only fields, as in Lucene)
@@ -16,7 +20,7 @@
  *     varint × n   doc deltas (first relative to the previous block's last doc; −1 before the first block)
  *     varint × n   freqs (only when the field indexes freqs or positions)
  *
- * Key `0x01 <segId> 'P' <field> 0x00 <term>` → positions value (fields indexing positions only):
+ * Key `0x01 <segId> 'P' <field> 0x00 <ord u32 BE>` → positions value (fields indexing positions only):
  *   u32 LE   headCrc: CRC32C of bytes [4, payloadsStart) — or of [4, end) when there is one block
  *   varint   numBlocks                (the same blocks as the doc/freq value)
  *   per block: varint payloadBytes, u32 LE payloadCrc (crc absent when there is one block)
@@ -82,13 +86,50 @@ export interface PostingsInput {
   freqs: Int32Array | null;
   /** Positions of all docs, concatenated (freqs[i] per doc), ascending within a doc; null without positions. */
   positions: Int32Array | null;
+  /**
+   * Alternative to `positions` (the merger's): the docs' positions already encoded as stored (varint
+   * deltas restarting at 0 per doc), doc i's at positionBytes[positionByteOffsets[i], positionByteOffsets[i + 1]).
+   */
+  positionBytes?: Uint8Array | null;
+  positionByteOffsets?: Int32Array | null;
   count: number;
   /** The field's norms by doc (for each block's minNorm); null when the field has no norms. */
   norms: Uint8Array | null;
 }
 
-/** Encodes the doc/freq value ('T') of a term. */
-export function encodeTermPostings(input: PostingsInput): Buffer {
+/** Reusable output buffers of `encodeTermPostings` / `encodeTermPositions` with `shared` set. */
+let sharedPostingsOut = Buffer.allocUnsafe(4096);
+let sharedPositionsOut = Buffer.allocUnsafe(4096);
+
+function outputBuffer(size: number, shared: 'postings' | 'positions' | null): Buffer {
+  if (shared === null) return Buffer.allocUnsafe(size);
+  if (shared === 'postings') {
+    if (sharedPostingsOut.length < size) sharedPostingsOut = Buffer.allocUnsafe(Math.max(size, sharedPostingsOut.length * 2));
+    return sharedPostingsOut.subarray(0, size);
+  }
+  if (sharedPositionsOut.length < size) sharedPositionsOut = Buffer.allocUnsafe(Math.max(size, sharedPositionsOut.length * 2));
+  return sharedPositionsOut.subarray(0, size);
+}
+
+let sharedPostingsCrcEnd = 0;
+let sharedPositionsCrcEnd = 0;
+
+/**
+ * Copies the last shared encoding of `kind` into a new buffer with its head CRC written (the values
+ * a writer stores under their own keys).
+ */
+export function sealSharedValue(value: Uint8Array, kind: 'postings' | 'positions'): Buffer {
+  const out = Buffer.allocUnsafe(value.length);
+  out.set(value);
+  writeU32(out, 0, crc32c(out, 4, kind === 'postings' ? sharedPostingsCrcEnd : sharedPositionsCrcEnd));
+  return out;
+}
+
+/**
+ * Encodes the doc/freq value of a term. `shared`: write into a reused buffer instead of a new one,
+ * without the head CRC (valid until the next shared call; `sealSharedValue` makes a storable copy).
+ */
+export function encodeTermPostings(input: PostingsInput, shared = false): Buffer {
   const { docs, freqs, count, norms } = input;
   assert(count > 0, 'a term has at least one doc');
   const numBlocks = Math.ceil(count / BLOCK);
@@ -131,7 +172,7 @@ export function encodeTermPostings(input: PostingsInput): Buffer {
     prevLast = last;
   }
   const headerBytes = varintSize(count) + varintSize(totalTermFreq) + varintSize(skips.pos);
-  const out = Buffer.allocUnsafe(4 + headerBytes + skips.pos + payloads.pos);
+  const out = outputBuffer(4 + headerBytes + skips.pos + payloads.pos, shared ? 'postings' : null);
   let p = 4;
   p = putVarint(out, p, count);
   p = putVarint(out, p, totalTermFreq);
@@ -139,14 +180,18 @@ export function encodeTermPostings(input: PostingsInput): Buffer {
   out.set(skips.buf.subarray(0, skips.pos), p);
   p += skips.pos;
   out.set(payloads.buf.subarray(0, payloads.pos), p);
-  writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? p : out.length));
+  // A shared encoding is usually stored inline without its head: its CRC is written by sealHead if needed.
+  if (shared) sharedPostingsCrcEnd = numBlocks > 1 ? p : out.length;
+  else writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? p : out.length));
   return out;
 }
 
-/** Encodes the positions value ('P') of a term (input.freqs and input.positions are required). */
-export function encodeTermPositions(input: PostingsInput): Buffer {
+/** Encodes the positions value of a term (input.freqs and input.positions are required); `shared` as for encodeTermPostings. */
+export function encodeTermPositions(input: PostingsInput, shared = false): Buffer {
   const { freqs, positions, count } = input;
-  assert(freqs !== null && positions !== null, 'positions need freqs');
+  const bytes = input.positionBytes ?? null;
+  const byteOffsets = input.positionByteOffsets ?? null;
+  assert(freqs !== null && (positions !== null || (bytes !== null && byteOffsets !== null)), 'positions need freqs');
   const numBlocks = Math.ceil(count / BLOCK);
   payloads.pos = 0;
   skips.pos = 0;
@@ -155,10 +200,21 @@ export function encodeTermPositions(input: PostingsInput): Buffer {
     const start = block * BLOCK;
     const end = Math.min(count, start + BLOCK);
     const payloadStart = payloads.pos;
+    if (bytes !== null && byteOffsets !== null) {
+      // Already encoded per doc: a block's payload is one contiguous byte range.
+      const from = byteOffsets[start];
+      const to = byteOffsets[end];
+      payloads.ensure(to - from);
+      payloads.buf.set(bytes.subarray(from, to), payloads.pos);
+      payloads.pos += to - from;
+      skips.varint(payloads.pos - payloadStart);
+      if (numBlocks > 1) skips.u32(crc32c(payloads.buf, payloadStart, payloads.pos));
+      continue;
+    }
     for (let i = start; i < end; i++) {
       let prev = 0;
       for (let k = freqs[i]; k > 0; k--) {
-        const position = positions[p++];
+        const position = positions![p++];
         assert(position >= prev, 'positions must not decrease within a doc');
         payloads.varint(position - prev);
         prev = position;
@@ -167,12 +223,13 @@ export function encodeTermPositions(input: PostingsInput): Buffer {
     skips.varint(payloads.pos - payloadStart);
     if (numBlocks > 1) skips.u32(crc32c(payloads.buf, payloadStart, payloads.pos));
   }
-  const out = Buffer.allocUnsafe(4 + varintSize(numBlocks) + skips.pos + payloads.pos);
+  const out = outputBuffer(4 + varintSize(numBlocks) + skips.pos + payloads.pos, shared ? 'positions' : null);
   let q = putVarint(out, 4, numBlocks);
   out.set(skips.buf.subarray(0, skips.pos), q);
   q += skips.pos;
   out.set(payloads.buf.subarray(0, payloads.pos), q);
-  writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? q : out.length));
+  if (shared) sharedPositionsCrcEnd = numBlocks > 1 ? q : out.length;
+  else writeU32(out, 0, crc32c(out, 4, numBlocks > 1 ? q : out.length));
   return out;
 }
 
@@ -223,8 +280,8 @@ function termKeyName(tag: string, origin: ValueOrigin): string {
  * docFreq / totalTermFreq / skip table end in the module-level `head` record.
  */
 const head = { docFreq: 0, totalTermFreq: 0, skipStart: 0, payloadsStart: 0, numBlocks: 0 };
-function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
-  if (value.length < 8) throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings value truncated');
+function parseTermHead(value: Uint8Array, origin: ValueOrigin, checkHead: boolean): void {
+  if (value.length < 8) throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings value truncated');
   vpos = 4;
   const docFreq = readVarint(value);
   const totalTermFreq = readVarint(value);
@@ -232,12 +289,12 @@ function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
   const skipStart = vpos;
   const payloadsStart = skipStart + skipBytes;
   if (!(docFreq > 0) || payloadsStart > value.length) {
-    throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings header malformed');
+    throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings header malformed');
   }
   const numBlocks = Math.ceil(docFreq / BLOCK);
   const crcEnd = numBlocks > 1 ? payloadsStart : value.length;
-  if (crc32c(value, 4, crcEnd) !== readU32(value, 0)) {
-    throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'postings checksum mismatch');
+  if (checkHead && crc32c(value, 4, crcEnd) !== readU32(value, 0)) {
+    throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'postings checksum mismatch');
   }
   head.docFreq = docFreq;
   head.totalTermFreq = totalTermFreq;
@@ -246,15 +303,19 @@ function parseTermHead(value: Uint8Array, origin: ValueOrigin): void {
   head.numBlocks = numBlocks;
 }
 
-/** Verifies a 'T' value's head and returns its TermInfo. */
+/** Verifies a postings value's head and returns its TermInfo. */
 export function readTermInfo(value: Uint8Array, origin: ValueOrigin): TermInfo {
-  parseTermHead(value, origin);
+  parseTermHead(value, origin, true);
   return { docFreq: head.docFreq, totalTermFreq: head.totalTermFreq };
 }
 
-/** Verifies a 'T' value's head and returns the last doc of the term (from the skip table alone). */
-export function readLastDoc(value: Uint8Array, origin: ValueOrigin): number {
-  parseTermHead(value, origin);
+/**
+ * Returns the last doc of a term from its postings value's skip table alone. `checkHead`: verify the
+ * head CRC (false for inline postings, whose bytes the term block's CRC already covered; bytes [0, 4)
+ * are then ignored).
+ */
+export function readLastDoc(value: Uint8Array, origin: ValueOrigin, checkHead = true): number {
+  parseTermHead(value, origin, checkHead);
   const hasCrc = head.numBlocks > 1;
   let last = -1;
   vpos = head.skipStart;
@@ -264,7 +325,7 @@ export function readLastDoc(value: Uint8Array, origin: ValueOrigin): number {
     readVarint(value);
     vpos += hasCrc ? 5 : 1;
   }
-  if (vpos !== head.payloadsStart) throw corruptIndex(origin.segmentId, termKeyName('T', origin), origin.field, 'skip table malformed');
+  if (vpos !== head.payloadsStart) throw corruptIndex(origin.segmentId, termKeyName('F', origin), origin.field, 'skip table malformed');
   return last;
 }
 
@@ -283,13 +344,28 @@ class SkipReader {
   crc = 0;
 
   constructor(
-    private readonly value: Uint8Array,
-    private readonly numBlocks: number,
+    private value: Uint8Array,
+    private numBlocks: number,
     skipStart: number,
     payloadsStart: number,
   ) {
     this.entryPos = skipStart;
     this.payloadStart = payloadsStart;
+  }
+
+  /** Starts over on another value (as if newly constructed). */
+  reset(value: Uint8Array, numBlocks: number, skipStart: number, payloadsStart: number): void {
+    this.value = value;
+    this.numBlocks = numBlocks;
+    this.index = -1;
+    this.entryPos = skipStart;
+    this.lastDoc = -1;
+    this.prevLastDoc = -1;
+    this.payloadStart = payloadsStart;
+    this.payloadBytes = 0;
+    this.maxFreq = 0;
+    this.minNorm = 0;
+    this.crc = 0;
   }
 
   /** Moves to the next block; false (and lastDoc = NO_MORE_DOCS) past the last. */
@@ -341,10 +417,10 @@ const EMPTY_POSITIONS = new Uint32Array(0);
  */
 export class BlockPostingsCursor implements PostingsCursor {
   doc = -1;
-  readonly cost: number;
+  cost: number;
   /** The term's totalTermFreq. */
-  readonly totalTermFreq: number;
-  private readonly numBlocks: number;
+  totalTermFreq: number;
+  private numBlocks: number;
   private readonly docBuf = new Int32Array(BLOCK);
   private readonly freqBuf: Int32Array;
   private n = 0;
@@ -364,19 +440,27 @@ export class BlockPostingsCursor implements PostingsCursor {
   private posDecodedBlock = -1;
   private posBuf: Uint32Array = EMPTY_POSITIONS;
   private posOffsets: Int32Array | null = null;
+  private posByteOffsets: Int32Array | null = null;
+  private posRawBlock = -1;
+  /** Set by `positionBytes`: the current doc's position bytes are [positionBytesStart, positionBytesEnd). */
+  positionBytesStart = 0;
+  positionBytesEnd = 0;
 
   /**
    * @param value the 'T' value (must stay unchanged for the cursor's life: pass a copy, not getBinaryFast's buffer)
    * @param hasFreqs whether the field indexes freqs
    * @param loadPositions returns the 'P' value (a stable copy) or null when positions are not indexed
+   * @param checkHeads verify the head CRCs of both values (false for inline postings and positions,
+   *   which the term block's CRC covered: their bytes [0, 4) are then ignored)
    */
   constructor(
-    private readonly value: Uint8Array,
+    private value: Uint8Array,
     private readonly hasFreqs: boolean,
-    private readonly loadPositions: (() => Uint8Array | null) | null,
-    private readonly origin: ValueOrigin,
+    private loadPositions: (() => Uint8Array | null) | null,
+    private origin: ValueOrigin,
+    private checkHeads = true,
   ) {
-    parseTermHead(value, origin);
+    parseTermHead(value, origin, checkHeads);
     this.cost = head.docFreq;
     this.totalTermFreq = head.totalTermFreq;
     this.numBlocks = head.numBlocks;
@@ -385,6 +469,40 @@ export class BlockPostingsCursor implements PostingsCursor {
     this.dec.next();
     this.sh = new SkipReader(value, head.numBlocks, head.skipStart, head.payloadsStart);
     this.sh.copyFrom(this.dec);
+  }
+
+  /**
+   * Reuses this cursor for another term of a field with the same options (the merger's loop: no
+   * per-term allocation). Same parameters as the constructor.
+   */
+  reset(value: Uint8Array, loadPositions: (() => Uint8Array | null) | null, origin: ValueOrigin, checkHeads = true): this {
+    parseTermHead(value, origin, checkHeads);
+    this.value = value;
+    this.loadPositions = loadPositions;
+    this.origin = origin;
+    this.checkHeads = checkHeads;
+    this.cost = head.docFreq;
+    this.totalTermFreq = head.totalTermFreq;
+    this.numBlocks = head.numBlocks;
+    this.doc = -1;
+    this.n = 0;
+    this.i = -1;
+    this.decodedBlock = -1;
+    this.freqsDecoded = false;
+    this.freqStart = 0;
+    this.dec.reset(value, head.numBlocks, head.skipStart, head.payloadsStart);
+    this.dec.next();
+    this.sh.reset(value, head.numBlocks, head.skipStart, head.payloadsStart);
+    this.sh.copyFrom(this.dec);
+    this.posValue = null;
+    this.posEntryPos = 0;
+    this.posBlock = -1;
+    this.posPayloadStart = 0;
+    this.posPayloadBytes = 0;
+    this.posCrc = 0;
+    this.posDecodedBlock = -1;
+    this.posRawBlock = -1;
+    return this;
   }
 
   next(): number {
@@ -416,7 +534,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
     }
     // Unreachable for a consistent value: the block's last doc is ≥ target.
-    throw corruptIndex(this.origin.segmentId, termKeyName('T', this.origin), this.origin.field, 'block does not reach its last doc');
+    throw corruptIndex(this.origin.segmentId, termKeyName('F', this.origin), this.origin.field, 'block does not reach its last doc');
   }
 
   advanceShallow(target: number): number {
@@ -449,6 +567,19 @@ export class BlockPostingsCursor implements PostingsCursor {
     return this.freqBuf[this.i];
   }
 
+  /**
+   * The current doc's positions as stored (varint deltas restarting at 0, checksum verified), for
+   * copying without decoding: returns the value holding them, at [positionBytesStart, positionBytesEnd).
+   * Only for fields with positions, on a doc.
+   */
+  positionBytes(): Uint8Array {
+    assert(this.loadPositions !== null && this.doc >= 0 && this.doc !== NO_MORE_DOCS, 'positionBytes needs positions and a current doc');
+    if (this.posRawBlock !== this.decodedBlock) this.locatePositionBytes();
+    this.positionBytesStart = this.posByteOffsets![this.i];
+    this.positionBytesEnd = this.posByteOffsets![this.i + 1];
+    return this.posValue!;
+  }
+
   positions(): Uint32Array {
     if (this.loadPositions === null || this.doc < 0 || this.doc === NO_MORE_DOCS) return EMPTY_POSITIONS;
     if (this.posDecodedBlock !== this.decodedBlock) this.decodePositionsBlock();
@@ -472,8 +603,8 @@ export class BlockPostingsCursor implements PostingsCursor {
     const v = this.value;
     const start = d.payloadStart;
     const end = start + d.payloadBytes;
-    if (end > v.length) throw this.corrupt('T', `block ${d.index} runs past the value`);
-    if (this.numBlocks > 1 && crc32c(v, start, end) !== d.crc) throw this.corrupt('T', `block ${d.index} checksum mismatch`);
+    if (end > v.length) throw this.corrupt('F', `block ${d.index} runs past the value`);
+    if (this.numBlocks > 1 && crc32c(v, start, end) !== d.crc) throw this.corrupt('F', `block ${d.index} checksum mismatch`);
     const n = d.index < this.numBlocks - 1 ? BLOCK : this.cost - BLOCK * (this.numBlocks - 1);
     const docs = this.docBuf;
     let doc = d.prevLastDoc;
@@ -500,7 +631,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       doc += x;
       docs[i] = doc;
     }
-    if (doc !== d.lastDoc || p > end) throw this.corrupt('T', `block ${d.index} does not end at its last doc`);
+    if (doc !== d.lastDoc || p > end) throw this.corrupt('F', `block ${d.index} does not end at its last doc`);
     this.freqStart = p;
     this.n = n;
     this.decodedBlock = d.index;
@@ -528,11 +659,12 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
       freqs[i] = x;
     }
-    if (p !== this.dec.payloadStart + this.dec.payloadBytes) throw this.corrupt('T', `block ${this.dec.index} freqs do not fill the block`);
+    if (p !== this.dec.payloadStart + this.dec.payloadBytes) throw this.corrupt('F', `block ${this.dec.index} freqs do not fill the block`);
     this.freqsDecoded = true;
   }
 
-  private decodePositionsBlock(): void {
+  /** Moves the positions walk to the decoded doc block and verifies that block's checksum. */
+  private seekPositionsBlock(): void {
     if (this.posValue === null) {
       const value = this.loadPositions!();
       if (value === null) throw this.corrupt('P', 'positions value missing');
@@ -548,7 +680,7 @@ export class BlockPostingsCursor implements PostingsCursor {
       }
       if (vpos > value.length) throw this.corrupt('P', 'positions header malformed');
       const crcEnd = numBlocks > 1 ? vpos : value.length;
-      if (crc32c(value, 4, crcEnd) !== readU32(value, 0)) throw this.corrupt('P', 'positions checksum mismatch');
+      if (this.checkHeads && crc32c(value, 4, crcEnd) !== readU32(value, 0)) throw this.corrupt('P', 'positions checksum mismatch');
       this.posValue = value;
       this.posEntryPos = entriesStart;
       this.posPayloadStart = vpos;
@@ -575,6 +707,13 @@ export class BlockPostingsCursor implements PostingsCursor {
     if (this.numBlocks > 1 && crc32c(value, start, end) !== this.posCrc) {
       throw this.corrupt('P', `positions block ${this.posBlock} checksum mismatch`);
     }
+  }
+
+  private decodePositionsBlock(): void {
+    this.seekPositionsBlock();
+    const value = this.posValue!;
+    const start = this.posPayloadStart;
+    const end = start + this.posPayloadBytes;
     if (!this.freqsDecoded) this.decodeFreqs();
     let total = 0;
     const offsets = this.posOffsets!;
@@ -595,5 +734,24 @@ export class BlockPostingsCursor implements PostingsCursor {
     }
     if (vpos !== end) throw this.corrupt('P', `positions block ${this.posBlock} does not match the freqs`);
     this.posDecodedBlock = this.decodedBlock;
+  }
+
+  /** Finds the byte range of every doc's positions in the decoded block (for positionBytes). */
+  private locatePositionBytes(): void {
+    this.seekPositionsBlock();
+    const value = this.posValue!;
+    const end = this.posPayloadStart + this.posPayloadBytes;
+    if (!this.freqsDecoded) this.decodeFreqs();
+    this.posByteOffsets ??= new Int32Array(BLOCK + 1);
+    const offsets = this.posByteOffsets;
+    let p = this.posPayloadStart;
+    for (let i = 0; i < this.n; i++) {
+      offsets[i] = p;
+      // Skip freq varints: each ends at a byte below 0x80.
+      for (let k = this.freqBuf[i]; k > 0; k--) while (value[p++] >= 0x80 && p < end);
+    }
+    offsets[this.n] = p;
+    if (p !== end || (p > this.posPayloadStart && value[p - 1] >= 0x80)) throw this.corrupt('P', `positions block ${this.posBlock} does not match the freqs`);
+    this.posRawBlock = this.decodedBlock;
   }
 }
