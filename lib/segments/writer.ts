@@ -16,7 +16,7 @@ import type { SegmentBuilder, SegmentSource, SegmentSourceField } from './builde
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
 import { BloomFilterBuilder } from './format/bloom.js';
-import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, sortUtf8, storedBlockKey, TAG, tagKey, utf8 } from './format/keys.js';
+import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, storedBlockKey, utf8SortOrder, TAG, tagKey, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
 import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
@@ -163,7 +163,7 @@ export class SegmentWriteSession {
 
   /**
    * Writes one term's postings (and positions when the field indexes them). Terms of a field must
-   * come in strictly ascending UTF-8 byte order (`sortUtf8`); an out-of-order term throws.
+   * come in strictly ascending UTF-8 byte order (`sortUtf8`, `utf8SortOrder`); an out-of-order term throws.
    */
   putTerm(field: FieldWriter, term: string, postings: Omit<PostingsInput, 'norms'>): void {
     const length = termScratch.write(term, 0, 'utf8');
@@ -339,9 +339,16 @@ export async function writeSegmentFrom<F extends SegmentSourceField>(storage: Sh
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: 64 frequent terms
     // can take tens of ms. Format v2 needs the terms in UTF-8 byte order.
     let work = 0;
-    const termIds = new Map<string, number>(source.fieldTerms(field));
-    for (const term of sortUtf8([...termIds.keys()])) {
-      const postings = source.readPostings(field, termIds.get(term)!);
+    const terms: string[] = [];
+    const termIds: number[] = [];
+    for (const [term, termId] of source.fieldTerms(field)) {
+      terms.push(term);
+      termIds.push(termId);
+    }
+    const order = utf8SortOrder(terms);
+    for (let k = 0; k < order.length; k++) {
+      const term = terms[order[k]];
+      const postings = source.readPostings(field, termIds[order[k]]);
       session.putTerm(writer, term, postings);
       work += 64 + postings.count;
       if (work >= 4096) {

@@ -102,6 +102,35 @@ export function sortUtf8(terms: string[]): string[] {
   return terms;
 }
 
+/**
+ * The permutation that sorts `terms` by UTF-8 bytes, as indices into `terms` (a sort of indices with
+ * a `<` comparator, then sortUtf8's surrogate check): lets a caller keep a parallel array (term ids)
+ * without a Map from term to id, which cost twice this sort for a refresh's 300k terms.
+ */
+export function utf8SortOrder(terms: readonly string[]): Int32Array {
+  const order = new Int32Array(terms.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((p, q) => {
+    const a = terms[p];
+    const b = terms[q];
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  let high = false;
+  outer: for (const term of terms) {
+    for (let i = 0; i < term.length; i++) {
+      if (term.charCodeAt(i) >= 0xd800) {
+        high = true;
+        break outer;
+      }
+    }
+  }
+  if (!high) return order;
+  for (let i = 1; i < order.length; i++) {
+    if (compareUtf8(terms[order[i - 1]], terms[order[i]]) > 0) return order.sort((p, q) => compareUtf8(terms[p], terms[q]));
+  }
+  return order;
+}
+
 /** UTF-8 decoding of bytes. */
 export function fromUtf8(bytes: Uint8Array, start = 0, end = bytes.length): string {
   return decoder.decode(bytes.subarray(start, end));

@@ -7,7 +7,7 @@ import { mergeSegments } from '../merger.js';
 import { openSegmentReader, readSegmentInfo } from '../reader.js';
 import type { DocumentInput, SegmentReader } from '../types.js';
 import { BloomFilter, BloomFilterBuilder } from './bloom.js';
-import { fieldKey, fieldOrdinalKey, SEGMENT_TERM_MAX_BYTES, sortUtf8, TAG, tagKey, utf8 } from './keys.js';
+import { fieldKey, fieldOrdinalKey, SEGMENT_TERM_MAX_BYTES, sortUtf8, TAG, tagKey, utf8, utf8SortOrder } from './keys.js';
 import { encodeMeta, decodeMeta } from './meta.js';
 import { expectReaderMatches, tempStorage } from './model.test-helper.js';
 import { ID_BLOCK_TERMS_MAX, TERM_BLOCK_TERMS_MAX, TermBlockReader, TermBlockWriter, TermsIndex } from './terms.js';
@@ -199,9 +199,11 @@ describe('sorting terms by UTF-8 bytes', () => {
     const ascii = Array.from({ length: 40000 }, (_, i) => `w${(i * 7919) % 40000}`);
     const mixed = [...ascii.slice(0, 20000), '\u{1F600}', '\uE000', '\uFFFD', 'é', 'z\u{10000}', 'z\uFFFF', 'ｆｕｌｌ'];
     for (const terms of [ascii, mixed]) expect(sortUtf8([...terms])).toEqual([...terms].sort(utf8Order));
+    for (const terms of [ascii, mixed]) expect(Array.from(utf8SortOrder(terms), (i) => terms[i])).toEqual([...terms].sort(utf8Order));
     await fc.assert(
       fc.asyncProperty(fc.array(fc.string({ unit: fc.constantFrom('a', 'z', 'é', '\uD7FF', '\uE000', '\uFFFF', '\u{10000}', '\u{1F600}'), maxLength: 6 }), { maxLength: 200 }), async (terms) => {
         expect(sortUtf8([...terms])).toEqual([...terms].sort(utf8Order));
+        expect(Array.from(utf8SortOrder(terms), (i) => terms[i])).toEqual([...terms].sort(utf8Order));
       }),
       { numRuns: 100, seed: 5 },
     );
