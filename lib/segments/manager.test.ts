@@ -11,6 +11,7 @@ import { closeShardStorage, KEY_SPACE, openShardStorage, type ShardStorage } fro
 import { storedBlockKey, tagKey, TAG } from './format/keys.js';
 import { isLive, listStoredLiveDocs } from './live-docs.js';
 import { commitKey, decodeCommitPoint, encodeCommitPoint, SegmentManager, type SegmentManagerOptions } from './manager.js';
+import { isMergeAborted } from './merger.js';
 import { listStoredSegmentIds } from './reader.js';
 import { NO_MORE_DOCS, type DocumentInput, type SegmentSnapshot } from './types.js';
 
@@ -529,6 +530,45 @@ describe('SegmentManager merges', () => {
     const reopened = await SegmentManager.open(dir, { mergeInWorker: false });
     try {
       expectSnapshotEquals(reopened, ix.visible);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('close aborts a running merge: its partial segment is deleted and the shard reopens as committed', async () => {
+    // Goal: closing a shard (index deleted, node stopping) does not wait for a long merge to finish:
+    // the merge stops at its next yield point, is not counted as failed, its keys are removed, and
+    // the segments it was merging are still there after reopen.
+    const dir = tempDir();
+    const ix = new Indexer(await SegmentManager.open(dir, { mergeInWorker: true }));
+    const raw = rawView(dir);
+    let committedIds: number[] = [];
+    let mergeError: unknown = null;
+    try {
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 5_000; i++) ix.index(`r${round}-${i}`, `${VOCABULARY[i % 6]} ${VOCABULARY[(i * 7) % 6]} round ${round}`);
+        await ix.refresh();
+      }
+      await ix.commit({ n: 1 });
+      committedIds = raw.segmentIds();
+      expect(committedIds.length).toBe(4);
+      const merging = ix.manager.forceMerge(1).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      await pollUntil(() => ix.manager.stats().currentMerges > 0, 10_000, 'the forced merge to start');
+      await ix.manager.close();
+      mergeError = await merging;
+      expect(isMergeAborted(mergeError)).toBe(true);
+      expect(ix.manager.stats().mergeFailedTotal).toBe(0);
+      expect(raw.segmentIds()).toEqual(committedIds);
+    } finally {
+      await raw.close();
+    }
+    const reopened = await SegmentManager.open(dir, { mergeInWorker: false });
+    try {
+      expectSnapshotEquals(reopened, ix.committed);
+      expect(reopened.stats().count).toBe(4);
     } finally {
       await reopened.close();
     }

@@ -47,7 +47,7 @@ import {
   type MergeCandidateInfo,
 } from './merge-policy.js';
 import { MERGE_WORKER_KIND, deserializeError, type MergeWorkerRequest, type MergeWorkerResponse } from './merge-worker.js';
-import { mergeSegments } from './merger.js';
+import { isMergeAborted, mergeSegments } from './merger.js';
 import { deleteSegmentData, listStoredSegmentIds, openSegmentReader } from './reader.js';
 import { RefreshWorkerClient, type RefreshWorkerFault } from './refresh-worker.js';
 import { workerEntry } from './worker-entry.js';
@@ -256,6 +256,8 @@ export class SegmentManager {
   private readonly commitLock = new AsyncLock();
   private readonly retired = new Set<SegmentEntry>();
   private readonly runningMerges = new Set<Promise<void>>();
+  /** Abort flags of the running merges (shared with their threads); close raises them. */
+  private readonly mergeAbortFlags = new Set<Int32Array>();
   private readonly pendingDeletions = new Set<Promise<void>>();
   private pendingCommit: CommitPoint | null = null;
   private forceMergeActive = 0;
@@ -669,6 +671,9 @@ export class SegmentManager {
 
   private async closeOnce(): Promise<void> {
     this.closing = true;
+    // Running merges stop at their next yield point (as Lucene aborts merges on close); what they
+    // wrote is deleted, and the next open finds the segments as they were before the merge.
+    for (const flag of this.mergeAbortFlags) Atomics.store(flag, 0, 1);
     await this.waitForMerges();
     // Let queued refreshes and commits drain (they fail fast with engine_closed_exception or finish).
     await this.commitLock.run(() => undefined);
@@ -729,9 +734,13 @@ export class SegmentManager {
     // The bitmaps as of now: deletes after this point are carried over when the merge finishes.
     const startLiveDocs = sources.map((e) => e.liveDocs);
     const request = sources.map((e) => ({ info: e.info, liveDocs: e.liveDocs }));
+    const abortFlag = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    this.mergeAbortFlags.add(abortFlag);
     let published = false;
     try {
-      const result = this.mergeInWorker ? await this.mergeInWorkerThread(newSegmentId, request) : await mergeSegments(this.storage, newSegmentId, request);
+      const result = this.mergeInWorker
+        ? await this.mergeInWorkerThread(newSegmentId, request, abortFlag)
+        : await mergeSegments(this.storage, newSegmentId, request, abortFlag);
       await this.listLock.run(async () => {
         await this.finishMerge(sources, startLiveDocs, result.info, result.docMaps);
         published = true;
@@ -742,26 +751,35 @@ export class SegmentManager {
       this.counters.mergeSizeBytes += result.info.sizeBytes;
       return newSegmentId;
     } catch (err) {
-      this.counters.mergeFailedTotal++;
-      this.lastMergeError = (err as Error).message;
-      for (const e of sources) e.mergeFailed = true;
-      this.logger?.warn(
-        { err, segments: sources.map((e) => e.info.id), newSegmentId, forced, path: this.storage.path },
-        'segment merge failed; its segments will not be merged again until the shard reopens',
-      );
+      if (isMergeAborted(err)) {
+        this.logger?.info({ segments: sources.map((e) => e.info.id), newSegmentId, forced, path: this.storage.path }, 'segment merge aborted: the shard is closing');
+      } else {
+        this.counters.mergeFailedTotal++;
+        this.lastMergeError = (err as Error).message;
+        for (const e of sources) e.mergeFailed = true;
+        this.logger?.warn(
+          { err, segments: sources.map((e) => e.info.id), newSegmentId, forced, path: this.storage.path },
+          'segment merge failed; its segments will not be merged again until the shard reopens',
+        );
+      }
       if (!published) {
         const partial = deleteSegmentData(this.storage, newSegmentId).then(() => this.storage.data.remove(liveDocsKey(newSegmentId, 1)));
         this.trackDeletion(partial, newSegmentId);
       }
       throw err;
     } finally {
+      this.mergeAbortFlags.delete(abortFlag);
       for (const e of sources) e.merging = false;
     }
   }
 
   /** Runs mergeSegments in a fresh worker thread; settles once the thread has exited. */
-  private mergeInWorkerThread(newSegmentId: number, sources: MergeWorkerRequest['sources']): Promise<{ info: SegmentInfo; docMaps: Int32Array[] }> {
-    const request: MergeWorkerRequest = { kind: MERGE_WORKER_KIND, path: this.storage.path, newSegmentId, sources };
+  private mergeInWorkerThread(
+    newSegmentId: number,
+    sources: MergeWorkerRequest['sources'],
+    abortFlag: Int32Array,
+  ): Promise<{ info: SegmentInfo; docMaps: Int32Array[] }> {
+    const request: MergeWorkerRequest = { kind: MERGE_WORKER_KIND, path: this.storage.path, newSegmentId, sources, abortFlag };
     return new Promise((resolve, reject) => {
       let response: MergeWorkerResponse | null = null;
       let failure: Error | null = null;

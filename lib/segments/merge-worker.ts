@@ -21,6 +21,8 @@ export interface MergeWorkerRequest {
   path: string;
   newSegmentId: number;
   sources: Array<{ info: SegmentInfo; liveDocs: Uint8Array | null }>;
+  /** Shared with the manager: non-zero asks the merge to stop (mergeSegments' abortFlag). */
+  abortFlag: Int32Array;
 }
 
 /** An error crossing the thread boundary: QuarryErrors keep their type and extra fields. */
@@ -51,7 +53,7 @@ export function deserializeError(error: SerializedError, thread = 'merge worker'
 async function runMerge(request: MergeWorkerRequest): Promise<MergeWorkerResponse> {
   const storage = openShardStorage(request.path);
   try {
-    const { info, docMaps } = await mergeSegments(storage, request.newSegmentId, request.sources);
+    const { info, docMaps } = await mergeSegments(storage, request.newSegmentId, request.sources, request.abortFlag);
     return { ok: true, info, docMaps };
   } catch (err) {
     return { ok: false, error: serializeError(err) };

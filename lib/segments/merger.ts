@@ -11,6 +11,7 @@
  * term, and the new segment's blocks are written in order. Memory is bounded by the largest single
  * posting list plus per-doc columns, not by the vocabulary.
  */
+import { QuarryError } from '../common/errors.js';
 import { assert } from '../common/assert.js';
 import type { ShardStorage } from './env.js';
 import { compareUtf8, corruptIndex, fieldOrdinalRange, fromUtf8, ordinalOfKey, storedBlockKey, TAG, utf8 } from './format/keys.js';
@@ -176,12 +177,24 @@ class TermScratch {
   }
 }
 
+/** Reason of the error a merge throws when its abort flag is raised (the shard is closing). */
+export const MERGE_ABORTED_REASON = 'merge aborted: the shard is closing';
+
+/** Whether an error (possibly rebuilt from another thread) is a merge abort rather than a failure. */
+export function isMergeAborted(err: unknown): boolean {
+  return err instanceof QuarryError && err.type === 'engine_closed_exception' && err.message === MERGE_ABORTED_REASON;
+}
+
 /** Merges live docs of `sources` (in the given order) into a new segment; deleted docs are dropped.
- *  docMaps[i][oldDoc] = new doc ordinal, or -1 for a dropped doc. Verifies checksums of everything it reads. */
+ *  docMaps[i][oldDoc] = new doc ordinal, or -1 for a dropped doc. Verifies checksums of everything it reads.
+ *  `abortFlag` (shared with the thread that owns the shard): when its slot 0 becomes non-zero, the
+ *  merge stops at its next yield point with an engine_closed_exception (isMergeAborted); the caller
+ *  deletes what it wrote. */
 export async function mergeSegments(
   storage: ShardStorage,
   newSegmentId: number,
   sources: Array<{ info: SegmentInfo; liveDocs: Uint8Array | null }>,
+  abortFlag: Int32Array | null = null,
 ): Promise<{ info: SegmentInfo; docMaps: Int32Array[] }> {
   let newMaxDoc = 0;
   const opened: Source[] = sources.map(({ info, liveDocs }) => {
@@ -193,6 +206,7 @@ export async function mergeSegments(
   });
   const session = new SegmentWriteSession(storage, newSegmentId, newMaxDoc, 'merge');
   const pauseIfDue = async () => {
+    if (abortFlag !== null && Atomics.load(abortFlag, 0) !== 0) throw new QuarryError('engine_closed_exception', MERGE_ABORTED_REASON);
     if (session.shouldYield()) await session.pause();
   };
 
