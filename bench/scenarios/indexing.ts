@@ -23,6 +23,13 @@ const PEER_DEADLINE_MS = 30 * 60_000;
 /** §9: Quarry's bulk docs/s must be at least this multiple of MiniSearch's. */
 const MINISEARCH_MULTIPLE_TARGET = 3;
 const BYTES_PER_MB = 1024 * 1024;
+/** §9: a refresh of this many buffered docs must take < REFRESH_10K_TARGET_MS ... */
+const REFRESH_DOCS = 10_000;
+const REFRESH_10K_TARGET_MS = 250;
+/** ... and never block the event loop longer than this (seen as the slowest probe answer). */
+const REFRESH_STALL_TARGET_MS = 50;
+/** The index the refresh measurement writes to. */
+const REFRESH_INDEX = 'bench-refresh';
 
 /** Figures of one engine on one corpus; undefined where the engine has no such thing. */
 export interface EngineIndexFigures {
@@ -32,6 +39,10 @@ export interface EngineIndexFigures {
   docsPerSecond: number;
   megabytesPerSecond: number;
   refreshMs?: number;
+  /** §9: `_refresh` of 10,000 buffered docs (a second index, refresh_interval -1). */
+  refresh10kMs?: number;
+  /** Slowest `GET /` answered while that refresh ran (probes back to back): how long the event loop stalled, at most. */
+  refresh10kMaxProbeMs?: number;
   mergeMs?: number;
   peakRssBytes?: number;
   baselineRssBytes?: number;
@@ -161,6 +172,7 @@ async function runQuarry(
     const countResponse = await node.request('GET', `/${BENCH_INDEX}/_count`);
     const countAfterRefresh = countOf(countResponse.body);
     if (countAfterRefresh !== corpus.docs.length) notes.push(`_count after refresh: ${countAfterRefresh ?? countResponse.status}, expected ${corpus.docs.length}`);
+    const refresh10k = await measureRefresh(node, corpus, context.options.mapping, notes);
     const mergeMs = await timedPost(node, `/${BENCH_INDEX}/_forcemerge?max_num_segments=1`, notes);
     const disk = await dirSize(dataDir);
     const peakRssBytes = node.peakRssBytes();
@@ -171,6 +183,8 @@ async function runQuarry(
       docsPerSecond: ratePerSecond(load.docs, load.indexMs),
       megabytesPerSecond: ratePerSecond(corpus.sourceBytes / BYTES_PER_MB, load.indexMs),
       refreshMs,
+      refresh10kMs: refresh10k?.refreshMs,
+      refresh10kMaxProbeMs: refresh10k?.maxProbeMs,
       mergeMs,
       peakRssBytes,
       baselineRssBytes,
@@ -183,6 +197,41 @@ async function runQuarry(
   } finally {
     await node.stop();
   }
+}
+
+/**
+ * §9 refresh target: loads the first REFRESH_DOCS docs into a second index with refresh_interval -1,
+ * then times `POST /_refresh` while another connection sends `GET /` back to back; the slowest probe
+ * bounds the longest event-loop stall the refresh caused (plus one HTTP round trip).
+ */
+async function measureRefresh(
+  node: QuarryNode,
+  corpus: LoadedCorpus,
+  mapping: MappingMode,
+  notes: string[],
+): Promise<{ refreshMs: number; maxProbeMs: number } | undefined> {
+  const docs = corpus.docs.slice(0, REFRESH_DOCS);
+  await node.requestOk('PUT', `/${REFRESH_INDEX}`, benchIndexBody(mapping, { refresh_interval: '-1' }));
+  const load = await bulkLoad(node, REFRESH_INDEX, prepareBulks(docs, 1000), 1, `quarry refresh ${corpus.name}`);
+  if (load.failedItems > 0) notes.push(`refresh measurement: ${load.failedItems} bulk items failed`);
+  let probing = true;
+  let maxProbeMs = 0;
+  const prober = (async () => {
+    while (probing) {
+      const startedAtMs = performance.now();
+      await node.request('GET', '/');
+      maxProbeMs = Math.max(maxProbeMs, performance.now() - startedAtMs);
+    }
+  })();
+  // Let the prober reach its steady state (a connection open) before the refresh starts.
+  await node.request('GET', '/');
+  const refreshMs = await timedPost(node, `/${REFRESH_INDEX}/_refresh`, notes);
+  probing = false;
+  await prober;
+  const count = countOf((await node.request('GET', `/${REFRESH_INDEX}/_count`)).body);
+  if (count !== docs.length) notes.push(`refresh measurement: _count ${count}, expected ${docs.length}`);
+  await node.request('DELETE', `/${REFRESH_INDEX}`);
+  return refreshMs === undefined ? undefined : { refreshMs, maxProbeMs };
 }
 
 /** §9 indexing targets: Quarry (one bulk at a time) against SQLite FTS5 and 3× MiniSearch. */
@@ -202,9 +251,18 @@ export function indexTargets(figures: readonly EngineIndexFigures[]): TargetVerd
     const detail = `${ratio.toFixed(2)}× ${quarryComplete ? '' : '(but the load was incomplete: see notes)'}`.trim();
     return { target, met: quarryComplete && ratio >= multiple, detail };
   };
+  const refreshVerdict: TargetVerdict =
+    quarry?.refresh10kMs === undefined || quarry.refresh10kMaxProbeMs === undefined
+      ? { target: `refresh of ${formatNumber(REFRESH_DOCS)} docs < ${REFRESH_10K_TARGET_MS} ms, event loop never blocked > ${REFRESH_STALL_TARGET_MS} ms`, met: undefined, detail: 'not measured' }
+      : {
+          target: `refresh of ${formatNumber(REFRESH_DOCS)} docs < ${REFRESH_10K_TARGET_MS} ms, event loop never blocked > ${REFRESH_STALL_TARGET_MS} ms`,
+          met: quarry.refresh10kMs < REFRESH_10K_TARGET_MS && quarry.refresh10kMaxProbeMs < REFRESH_STALL_TARGET_MS,
+          detail: `${formatNumber(quarry.refresh10kMs)} ms, slowest probe ${formatNumber(quarry.refresh10kMaxProbeMs)} ms`,
+        };
   return [
     verdict('bulk docs/s ≥ SQLite FTS5', sqlite, 1),
     verdict(`bulk docs/s ≥ ${MINISEARCH_MULTIPLE_TARGET}× MiniSearch`, minisearch, MINISEARCH_MULTIPLE_TARGET),
+    refreshVerdict,
   ];
 }
 
@@ -238,6 +296,8 @@ export function renderIndexReport(
     ['merge ms', (f) => f?.mergeMs, (v) => formatNumber(v, 1)],
     ['peak RSS MB', (f) => f?.peakRssBytes, formatMegabytes],
     ['RSS before MB', (f) => f?.baselineRssBytes, formatMegabytes],
+    ['refresh 10k docs ms', (f) => f?.refresh10kMs, formatNumber],
+    ['  slowest GET / meanwhile ms', (f) => f?.refresh10kMaxProbeMs, formatNumber],
     ['disk MB', (f) => f?.diskAllocatedBytes, formatMegabytes],
     ['index heap MB', (f) => f?.indexHeapBytes, formatMegabytes],
   ];
