@@ -485,6 +485,17 @@ export class SegmentManager {
   }
 
   /**
+   * Starts the segment-writer thread ahead of the first refresh (a thread start costs a few hundred
+   * ms of module loading, which would otherwise land on the first refresh). No-op when refreshes
+   * run on this thread, when the thread already runs, or once closing.
+   */
+  warmUpRefreshWriter(): void {
+    if (!this.refreshInWorker || this.closing) return;
+    this.refreshWriter ??= new RefreshWorkerClient(this.storage.path);
+    this.refreshWriter.warmUp();
+  }
+
+  /**
    * writeSegment in the segment-writer thread: freezes the builder (the one synchronous copy on this
    * thread), ships it, and once the thread has committed every key, resets this thread's read
    * transaction so the reader opened next sees them. Deleted ordinals are taken from the builder

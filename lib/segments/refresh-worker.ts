@@ -78,6 +78,11 @@ export class RefreshWorkerClient {
     });
   }
 
+  /** Starts the thread now if none runs (its module loading then overlaps indexing, not the first refresh). */
+  warmUp(): void {
+    if (this.worker === null) this.start();
+  }
+
   /** Asks the thread to close its env handle and waits until it has exited (no-op without one). */
   async close(): Promise<void> {
     const worker = this.worker;

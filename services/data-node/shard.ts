@@ -193,6 +193,7 @@ export class IndexShard {
         `translog uuid [${this.translog.uuid}] does not match the commit's [${commit.userData.translogUuid}] for shard [${this.indexName}][${this.shardId}]`,
       );
     }
+    this.segments.warmUpRefreshWriter();
     let replayed = 0;
     // Ops are applied synchronously batch by batch; only a dynamic mapping update awaits.
     for await (const batch of this.translog.readOpBatches(committedMaxSeqNo + 1)) {
@@ -262,6 +263,7 @@ export class IndexShard {
    */
   async bulk(items: ShardWriteItem[], refresh: RefreshPolicy): Promise<ShardWriteResult[]> {
     this.ensureOpen();
+    this.segments.warmUpRefreshWriter();
     const results: ShardWriteResult[] = new Array(items.length);
     let wrote = false;
     this.counters.indexCurrent += items.length;
