@@ -5,6 +5,7 @@
  * Bodies are read as raw bytes on purpose: a document's `_source` is stored exactly as the client sent
  * it (the body, or a slice of a bulk line), never re-serialized.
  */
+import { lineColumn } from '../../lib/query/json-position.js';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { Request } from 'express';
@@ -209,18 +210,8 @@ function jsonError(text: string, kind: BodyKind, error: unknown): QuarryError {
   return new QuarryError('x_content_parse_exception', `[${line}:${column}] ${found.message}`, causedBy);
 }
 
-/** 1-based line and column of a character offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
+/** 1-based line and column of a character offset (shared with the query parser). */
+export { lineColumn };
 
 /**
  * Locates the first JSON syntax error in `text` (which JSON.parse already rejected) and describes it

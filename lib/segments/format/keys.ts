@@ -88,18 +88,17 @@ export function utf8(text: string): Uint8Array {
  */
 export function sortUtf8(terms: string[]): string[] {
   terms.sort();
-  let high = false;
-  outer: for (const term of terms) {
-    for (let i = 0; i < term.length; i++) {
-      if (term.charCodeAt(i) >= 0xd800) {
-        high = true;
-        break outer;
-      }
-    }
-  }
-  if (!high) return terms;
+  if (!hasUnitsAboveD800(terms)) return terms;
   for (let i = 1; i < terms.length; i++) if (compareUtf8(terms[i - 1], terms[i]) > 0) return terms.sort(compareUtf8);
   return terms;
+}
+
+/** Whether some term holds a UTF-16 unit ≥ U+D800 (only then can UTF-16 and UTF-8 order differ). */
+function hasUnitsAboveD800(terms: readonly string[]): boolean {
+  for (const term of terms) {
+    for (let i = 0; i < term.length; i++) if (term.charCodeAt(i) >= 0xd800) return true;
+  }
+  return false;
 }
 
 /**
@@ -115,16 +114,7 @@ export function utf8SortOrder(terms: readonly string[]): Int32Array {
     const b = terms[q];
     return a < b ? -1 : a > b ? 1 : 0;
   });
-  let high = false;
-  outer: for (const term of terms) {
-    for (let i = 0; i < term.length; i++) {
-      if (term.charCodeAt(i) >= 0xd800) {
-        high = true;
-        break outer;
-      }
-    }
-  }
-  if (!high) return order;
+  if (!hasUnitsAboveD800(terms)) return order;
   for (let i = 1; i < order.length; i++) {
     if (compareUtf8(terms[order[i - 1]], terms[order[i]]) > 0) return order.sort((p, q) => compareUtf8(terms[p], terms[q]));
   }
