@@ -33,51 +33,17 @@
  * Varints were chosen over bit-packing for simplicity; see docs/segments-format.md for measurements.
  */
 import { crc32c } from '../../common/crc32c.js';
+import { ByteScratch, varintSize } from './scratch.js';
 import { assert } from '../../common/assert.js';
 import { NO_MORE_DOCS, type PostingsCursor, type TermInfo } from '../types.js';
 import { corruptIndex, POSTINGS_BLOCK_SIZE, readU32, writeU32 } from './keys.js';
 
 const BLOCK = POSTINGS_BLOCK_SIZE;
 
-/** A growable scratch byte buffer with an inlined varint writer (reused across terms). */
-class Scratch {
-  buf = new Uint8Array(4096);
-  pos = 0;
-  ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-  varint(value: number): void {
-    if (this.pos + 5 > this.buf.length) this.ensure(5);
-    const b = this.buf;
-    let v = value >>> 0;
-    while (v >= 0x80) {
-      b[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[this.pos++] = v;
-  }
-  byte(value: number): void {
-    if (this.pos + 1 > this.buf.length) this.ensure(1);
-    this.buf[this.pos++] = value;
-  }
-  u32(value: number): void {
-    if (this.pos + 4 > this.buf.length) this.ensure(4);
-    writeU32(this.buf, this.pos, value);
-    this.pos += 4;
-  }
-}
 
-function varintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
-}
 
-const payloads = new Scratch();
-const skips = new Scratch();
+const payloads = new ByteScratch(4096);
+const skips = new ByteScratch(4096);
 
 /** What to encode for one term: `count` docs ascending, their freqs and flat positions. */
 export interface PostingsInput {

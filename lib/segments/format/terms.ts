@@ -29,6 +29,7 @@
  * of its own. Longer lists keep format v1's values (128-doc blocks, skip table with block-max data).
  */
 import { crc32c } from '../../common/crc32c.js';
+import { ByteScratch, varintSize } from './scratch.js';
 import { corruptIndex, readU32, writeU32 } from './keys.js';
 
 /** A term block closes after this many terms (bounds the scan of a lookup). */
@@ -43,46 +44,7 @@ export const TERM_BLOCK_BYTES_TARGET = 4096;
 /** Postings + positions (without heads) up to this size are stored inline in the term block. */
 export const INLINE_POSTINGS_BYTES_MAX = 64;
 
-/** Growable byte buffer with a varint writer. */
-class ByteScratch {
-  buf = new Uint8Array(8192);
-  pos = 0;
-  ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-  varint(value: number): void {
-    if (this.pos + 5 > this.buf.length) this.ensure(5);
-    const b = this.buf;
-    let v = value >>> 0;
-    while (v >= 0x80) {
-      b[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[this.pos++] = v;
-  }
-  bytes(src: Uint8Array, start: number, end: number): void {
-    this.ensure(end - start);
-    if (end - start > 64) {
-      this.buf.set(src.subarray(start, end), this.pos);
-      this.pos += end - start;
-      return;
-    }
-    // Short copies (most suffixes and inline postings): a loop beats allocating a subarray view.
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = start; i < end; i++) buf[pos++] = src[i];
-    this.pos = pos;
-  }
-}
 
-function varintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
-}
 
 function sharedPrefix(a: Uint8Array, aLength: number, b: Uint8Array, bLength: number): number {
   const n = Math.min(aLength, bLength);
@@ -106,12 +68,12 @@ export class TermBlockWriter {
   blockCount = 0;
   /** Ordinal the next non-inline term gets. */
   nextExternalOrd = 0;
-  private readonly block = new ByteScratch();
+  private readonly block = new ByteScratch(8192);
   private count = 0;
   private firstExternalOrd = 0;
   private prev = new Uint8Array(256);
   private prevLength = -1;
-  private readonly index = new ByteScratch();
+  private readonly index = new ByteScratch(8192);
   private prevFirst = new Uint8Array(256);
   private prevFirstLength = 0;
 
@@ -389,7 +351,7 @@ export class TermsIndex {
     };
     const count = varint();
     // Every first term is rebuilt into one buffer (prefix + suffix), then viewed.
-    const out = new ByteScratch();
+    const out = new ByteScratch(8192);
     const ends = new Uint32Array(count + 1);
     let prevStart = 0;
     let prevLength = 0;
