@@ -54,7 +54,7 @@ const SOURCE_OWN_CHUNK_BYTES = SOURCE_CHUNK_BYTES >>> 2;
 const FREEZE_STEP_ITEMS = 8192;
 const EMPTY_BYTES = new Uint8Array(0);
 /**
- * Ints per term of the builder's hot term state (`termState`): what a token reads and writes, in one
+ * Ints per term of the builder's term state (`termState`): everything a token reads and writes, in one
  * record of 32 bytes (half a cache line) instead of one typed array per variable (a cache line each).
  * Pool addresses are stored as int32 bit patterns (the pool stays under 4 GB; `>>> 0` reads them back).
  */
@@ -65,16 +65,22 @@ const TS_LAST_DOC = 0;
 const TS_CUR_FREQ = 1;
 /** ... its last position in that doc, ... */
 const TS_LAST_POS = 2;
-/** ... the write address and slice end (reserved pointer bytes) of its positions stream, ... */
+/** ... the write address of its positions stream and of its docs stream, ... */
 const TS_POS_WRITE = 3;
-const TS_POS_END = 4;
-/** ... the same for its docs stream, ... */
-const TS_DOC_WRITE = 5;
-const TS_DOC_END = 6;
-/** ... and the docs it occurs in (postings written to its docs stream). */
-const TS_DOC_FREQ = 7;
+const TS_DOC_WRITE = 4;
+/** ... the docs it occurs in (postings written to its docs stream), ... */
+const TS_DOC_FREQ = 5;
+/** ... and its totalTermFreq, a float64 over ints 6 and 7 (index in the record's Float64Array view: 4 id + 3). */
+const TS_TTF_F64 = 3;
+/**
+ * A slice's first reserved byte (its end: where the forwarding address will go) holds this marker
+ * ORed with the slice's level until the slice is chained; data bytes are written over zeroed pool
+ * memory, so a non-zero byte at the write address means "slice full" (Lucene's trick: no slice end
+ * in the term state).
+ */
+const SLICE_END_MARKER = 0x10;
 /** Bytes per term of the term state arrays (for ramBytesUsed; the term tables are counted by capacity). */
-const TERM_ARRAY_BYTES = 4 * TERM_STATE_INTS + 4 * 2 + 2 + 8;
+const TERM_ARRAY_BYTES = 4 * TERM_STATE_INTS + 4 * 2;
 /** Ints per term-table slot: term id, hash, pool start, length. */
 const SLOT_INTS = 4;
 /** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
@@ -482,14 +488,13 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private readonly stringRun = new TokenRun(256, 64);
   /** Initial slots of new fields' term tables. */
   private readonly termSlotsInitial: number;
-  /** Hot per-term state, TERM_STATE_INTS ints per term id (see the TS_* offsets): one record per token. */
+  /** Per-term state, TERM_STATE_INTS ints per term id (see the TS_* offsets): one record per token. */
   private termState: Int32Array = new Int32Array(TERM_STATE_INTS * 1024);
-  // Cold per-term state: read at slice changes (levels), once per (term, doc) (totalTermFreq) or at read time (heads).
+  /** `termState`'s buffer as float64s (for TS_TTF_F64). */
+  private termStateF64: Float64Array = new Float64Array(this.termState.buffer);
+  // Where each term's streams start (read only to decode them).
   private docHead: Uint32Array = new Uint32Array(1024);
   private posHead: Uint32Array = new Uint32Array(1024);
-  private docLevel: Uint8Array = new Uint8Array(1024);
-  private posLevel: Uint8Array = new Uint8Array(1024);
-  private totalTermFreq: Float64Array = new Float64Array(1024);
   // Per-doc scratch: terms first seen in the current doc of the current field.
   private touched: Int32Array = new Int32Array(256);
   private touchedDelta: Int32Array = new Int32Array(256);
@@ -662,7 +667,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   /** @internal TermInfo of a term id. */
   termInfoOf(field: BuilderField, termId: number): TermInfo {
     const df = this.termState[termId * TERM_STATE_INTS + TS_DOC_FREQ];
-    return { docFreq: df, totalTermFreq: field.hasFreqs ? this.totalTermFreq[termId] : df };
+    return { docFreq: df, totalTermFreq: field.hasFreqs ? this.termStateF64[termId * (TERM_STATE_INTS >> 1) + TS_TTF_F64] : df };
   }
   /** @internal Doc-values field names and types. */
   docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }> {
@@ -928,15 +933,19 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     return view;
   }
 
-  private allocSlice(size: number): number {
+  /** A new slice of `SLICE_SIZES[level]` bytes (end marker set); returns its address. */
+  private allocSlice(level: number): number {
+    const size = SLICE_SIZES[level];
     if (this.blockUsed + size > POOL_BLOCK_BYTES) {
-      // Shared memory: a frozen buffer hands its pool to the writer thread without a copy.
+      // Shared memory: a frozen buffer hands its pool to the writer thread without a copy. Zeroed,
+      // which the slice end markers rely on.
       this.blocks.push(new Uint8Array(new SharedArrayBuffer(POOL_BLOCK_BYTES)));
       this.blockUsed = 0;
       this.ramBytes += POOL_BLOCK_BYTES;
     }
     const addr = (this.blocks.length - 1) * POOL_BLOCK_BYTES + this.blockUsed;
     this.blockUsed += size;
+    this.blocks[this.blocks.length - 1][(addr & POOL_BLOCK_MASK) + size - 4] = SLICE_END_MARKER | level;
     return addr;
   }
 
@@ -947,73 +956,60 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     if (id >= this.docHead.length) {
       const size = id + 1;
       this.termState = growInt32(this.termState, size * TERM_STATE_INTS);
+      this.termStateF64 = new Float64Array(this.termState.buffer);
       this.docHead = growUint32(this.docHead, size);
       this.posHead = growUint32(this.posHead, size);
-      this.docLevel = growUint8(this.docLevel, size);
-      this.posLevel = growUint8(this.posLevel, size);
-      this.totalTermFreq = growFloat64(this.totalTermFreq, size);
     }
     const st = this.termState;
     const b = id * TERM_STATE_INTS;
-    const first = SLICE_SIZES[0];
-    const docAddr = this.allocSlice(first);
+    const docAddr = this.allocSlice(0);
     this.docHead[id] = docAddr;
     st[b + TS_DOC_WRITE] = docAddr;
-    st[b + TS_DOC_END] = docAddr + first - 4;
-    this.docLevel[id] = 0;
     if (field.hasPositions) {
-      const posAddr = this.allocSlice(first);
+      const posAddr = this.allocSlice(0);
       this.posHead[id] = posAddr;
       st[b + TS_POS_WRITE] = posAddr;
-      st[b + TS_POS_END] = posAddr + first - 4;
-      this.posLevel[id] = 0;
     }
     st[b + TS_LAST_DOC] = -1;
     st[b + TS_CUR_FREQ] = 0;
     st[b + TS_LAST_POS] = 0;
     st[b + TS_DOC_FREQ] = 0;
-    this.totalTermFreq[id] = 0;
+    this.termStateF64[(b >> 1) + TS_TTF_F64] = 0;
     field.insert(slot, id, hash);
     return id;
   }
 
   /**
-   * Appends a varint to a term's docs (positions=false) or positions stream, chaining slices as they
-   * fill (the slow path: indexTerms writes in place when the current slice has room for 5 bytes).
+   * Writes `value` as a varint at pool address `addr` (a stream's write address), chaining a bigger
+   * slice wherever the current one is full; returns the new write address. The slow path of
+   * indexTerms, which writes one-byte varints in place.
    */
-  private writeVarint(termId: number, positions: boolean, value: number): void {
-    const st = this.termState;
-    const writeAt = termId * TERM_STATE_INTS + (positions ? TS_POS_WRITE : TS_DOC_WRITE);
-    const endAt = termId * TERM_STATE_INTS + (positions ? TS_POS_END : TS_DOC_END);
-    let addr = st[writeAt] >>> 0;
+  private appendVarint(addr: number, value: number): number {
+    const blocks = this.blocks;
     let v = value >>> 0;
     for (;;) {
-      if (addr === st[endAt] >>> 0) {
+      let block = blocks[addr >>> POOL_BLOCK_BITS];
+      let o = addr & POOL_BLOCK_MASK;
+      const marker = block[o];
+      if (marker !== 0) {
         // Slice full: chain a bigger one; its address goes in the 4 bytes reserved at the end.
-        const levels = positions ? this.posLevel : this.docLevel;
-        const level = Math.min(levels[termId] + 1, SLICE_LEVEL_MAX);
-        const size = SLICE_SIZES[level];
-        const next = this.allocSlice(size);
-        const block = this.blocks[addr >>> POOL_BLOCK_BITS];
-        const o = addr & POOL_BLOCK_MASK;
+        const next = this.allocSlice(Math.min((marker & ~SLICE_END_MARKER) + 1, SLICE_LEVEL_MAX));
         block[o] = next & 0xff;
         block[o + 1] = (next >>> 8) & 0xff;
         block[o + 2] = (next >>> 16) & 0xff;
         block[o + 3] = (next >>> 24) & 0xff;
-        levels[termId] = level;
-        st[endAt] = next + size - 4;
         addr = next;
+        block = blocks[addr >>> POOL_BLOCK_BITS];
+        o = addr & POOL_BLOCK_MASK;
       }
       if (v < 0x80) {
-        this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = v;
-        addr++;
-        break;
+        block[o] = v;
+        return addr + 1;
       }
-      this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = (v & 0x7f) | 0x80;
+      block[o] = (v & 0x7f) | 0x80;
       addr++;
       v >>>= 7;
     }
-    st[writeAt] = addr;
   }
 
   /** Indexes tokens [from, to) of `run` as the values of `field` in `doc` (`length`: the norm's field length). */
@@ -1065,57 +1061,41 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
         const position = positions[i];
         const delta = position - lastPos;
         st[b + TS_LAST_POS] = position;
-        // Fast path: room for a whole varint in the current slice (a slice never spans blocks).
+        // Fast path: a one-byte delta where the slice is not full.
         const addr = st[b + TS_POS_WRITE];
-        if (st[b + TS_POS_END] - addr >= 5) {
-          const block = blocks[addr >>> POOL_BLOCK_BITS];
-          const o0 = addr & POOL_BLOCK_MASK;
-          let o = o0;
-          let v = delta >>> 0;
-          while (v >= 0x80) {
-            block[o++] = (v & 0x7f) | 0x80;
-            v >>>= 7;
-          }
-          block[o++] = v;
-          st[b + TS_POS_WRITE] = addr + (o - o0);
-        } else this.writeVarint(id, true, delta);
+        const block = blocks[addr >>> POOL_BLOCK_BITS];
+        const o = addr & POOL_BLOCK_MASK;
+        if (delta >>> 0 < 0x80 && block[o] === 0) {
+          block[o] = delta;
+          st[b + TS_POS_WRITE] = addr + 1;
+        } else st[b + TS_POS_WRITE] = this.appendVarint(addr, delta);
       }
     }
     const hasFreqs = field.hasFreqs;
-    const totalTermFreq = this.totalTermFreq;
+    const f64 = this.termStateF64;
     let tokens = 0;
     for (let k = 0; k < touchedCount; k++) {
       const id = touched[k];
       const b = id * TERM_STATE_INTS;
       const freq = st[b + TS_CUR_FREQ];
       const delta = touchedDelta[k];
-      // Fast path: doc delta and freq (≤ 10 bytes) in place when the slice has room for both.
+      // Fast path: one-byte doc delta (and freq) where the slice has room (a zero byte is data room:
+      // the marker byte ends it, and a slice never spans blocks).
       const addr = st[b + TS_DOC_WRITE];
-      if (st[b + TS_DOC_END] - addr >= 10) {
-        const block = blocks[addr >>> POOL_BLOCK_BITS];
-        const o0 = addr & POOL_BLOCK_MASK;
-        let o = o0;
-        let v = delta >>> 0;
-        while (v >= 0x80) {
-          block[o++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
-        }
-        block[o++] = v;
-        if (hasFreqs) {
-          v = freq >>> 0;
-          while (v >= 0x80) {
-            block[o++] = (v & 0x7f) | 0x80;
-            v >>>= 7;
-          }
-          block[o++] = v;
-        }
-        st[b + TS_DOC_WRITE] = addr + (o - o0);
-      } else {
-        this.writeVarint(id, false, delta);
-        if (hasFreqs) this.writeVarint(id, false, freq);
-      }
+      const block = blocks[addr >>> POOL_BLOCK_BITS];
+      const o = addr & POOL_BLOCK_MASK;
+      if (!hasFreqs) {
+        if (delta < 0x80 && block[o] === 0) {
+          block[o] = delta;
+          st[b + TS_DOC_WRITE] = addr + 1;
+        } else st[b + TS_DOC_WRITE] = this.appendVarint(addr, delta);
+      } else if (delta < 0x80 && freq < 0x80 && block[o] === 0 && block[o + 1] === 0) {
+        block[o] = delta;
+        block[o + 1] = freq;
+        st[b + TS_DOC_WRITE] = addr + 2;
+      } else st[b + TS_DOC_WRITE] = this.appendVarint(this.appendVarint(addr, delta), freq);
       st[b + TS_DOC_FREQ]++;
-      totalTermFreq[id] += freq;
+      f64[(b >> 1) + TS_TTF_F64] += freq;
       tokens += freq;
     }
     field.docCount++;
