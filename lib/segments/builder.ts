@@ -4,8 +4,9 @@
  *
  * Memory layout (why it looks like Lucene's indexing chain rather than a Map of arrays): per-term
  * postings are varint byte streams in a shared pool of 64 KB blocks, growing in chained slices of
- * 8, 16, ... 2048 bytes, with the per-term state in parallel typed arrays indexed by a term id. A
- * token costs one probe of an open-addressing hash table and a few byte writes; there is no
+ * 8, 16, ... 2048 bytes (a slice's end is marked by a level byte in the pool, as in Lucene), with
+ * the per-term state in one 32-byte record per term id (`termState`, see TERM_STATE_INTS). A token
+ * costs one probe of an open-addressing hash table, one state record and a byte write; there is no
  * per-token or per-posting object (not even a string: tokens arrive as code units in a TokenRun), and
  * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
  *
