@@ -5,13 +5,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { termHashOfString, TokenRun } from '../common/token-run.js';
-import { SegmentBuilder } from './builder.js';
+import { SegmentBuilder, thawBuffer } from './builder.js';
 import type { ShardStorage } from './env.js';
 import { SEGMENT_TERM_MAX_BYTES } from './format/keys.js';
 import { docsArb, expectReaderMatches, tempStorage } from './format/model.test-helper.js';
 import { openSegmentReader } from './reader.js';
 import type { DocumentInput, InvertedFieldInput } from './types.js';
-import { writeSegment } from './writer.js';
+import { writeSegment, writeSegmentFrom } from './writer.js';
 
 /** The same document with the chosen fields handed over as slices of one token run (as parseDocument does). */
 function asTokenSlices(doc: DocumentInput, pick: (field: number) => boolean, run = new TokenRun(8, 4)): DocumentInput {
@@ -63,6 +63,48 @@ describe('SegmentBuilder term table', () => {
         expectReaderMatches(openSegmentReader(storage, info), docs);
       }),
       { numRuns: 40, seed: 20261125 },
+    );
+  });
+
+  it('chains postings slices through multi-byte varints (doc gaps, position gaps and freqs ≥ 128), also from a frozen copy', async () => {
+    // Docs: a common term repeated up to 300 times at gaps up to 2^21, a rare term 200+ docs apart.
+    const docArb = fc.record({
+      reps: fc.integer({ min: 0, max: 300 }),
+      gap: fc.integer({ min: 0, max: 1 << 21 }),
+      rare: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(docArb, { minLength: 250, maxLength: 600 }), async (specs) => {
+        const docs: DocumentInput[] = specs.map((spec, d) => {
+          const terms: string[] = [];
+          const positions: number[] = [];
+          let position = 0;
+          for (let k = 0; k < spec.reps; k++) {
+            terms.push(k % 3 === 0 ? 'b' : 'a');
+            positions.push((position += k % 7 === 0 ? spec.gap : 1));
+          }
+          if (spec.rare && d % 211 === 0) {
+            terms.push('z');
+            positions.push(position);
+          }
+          const length = terms.length;
+          return {
+            ...base,
+            id: `d${d}`,
+            inverted: [
+              { field: 'body', indexOptions: 'positions', norms: true, length, terms, positions },
+              { field: 'tags', indexOptions: 'freqs', norms: false, length, terms: [...terms] },
+            ],
+          };
+        });
+        const builder = new SegmentBuilder({ termSlotsInitial: 2 });
+        for (const doc of docs) builder.addDocument(doc);
+        expectReaderMatches(builder.asReader(), docs);
+        const thawed = thawBuffer(builder.freeze());
+        const info = await writeSegmentFrom(storage, nextSegmentId++, thawed);
+        expectReaderMatches(openSegmentReader(storage, info), docs);
+      }),
+      { numRuns: 6, seed: 20261125 },
     );
   });
 

@@ -4,8 +4,9 @@
  *
  * Memory layout (why it looks like Lucene's indexing chain rather than a Map of arrays): per-term
  * postings are varint byte streams in a shared pool of 64 KB blocks, growing in chained slices of
- * 8, 16, ... 2048 bytes, with the per-term state in parallel typed arrays indexed by a term id. A
- * token costs one probe of an open-addressing hash table and a few byte writes; there is no
+ * 8, 16, ... 2048 bytes (a slice's end is marked by a level byte in the pool, as in Lucene), with
+ * the per-term state in one 32-byte record per term id (`termState`, see TERM_STATE_INTS). A token
+ * costs one probe of an open-addressing hash table, one state record and a byte write; there is no
  * per-token or per-posting object (not even a string: tokens arrive as code units in a TokenRun), and
  * `ramBytesUsed` is an honest count of the pool and arrays rather than a guess about JS objects.
  *
@@ -53,8 +54,34 @@ const SOURCE_OWN_CHUNK_BYTES = SOURCE_CHUNK_BYTES >>> 2;
 /** Work items (terms, docs) between the yields of a freeze driven in slices. */
 const FREEZE_STEP_ITEMS = 8192;
 const EMPTY_BYTES = new Uint8Array(0);
-/** Bytes per term of the parallel term arrays below (for ramBytesUsed; the term tables are counted by capacity). */
-const TERM_ARRAY_BYTES = 4 * 9 + 2 + 8;
+/**
+ * Ints per term of the builder's term state (`termState`): everything a token reads and writes, in one
+ * record of 32 bytes (half a cache line) instead of one typed array per variable (a cache line each).
+ * Pool addresses are stored as int32 bit patterns (the pool stays under 4 GB; `>>> 0` reads them back).
+ */
+const TERM_STATE_INTS = 8;
+/** Offsets in a term's state record: the last doc the term was seen in (-1: none yet), ... */
+const TS_LAST_DOC = 0;
+/** ... its occurrences in that doc, ... */
+const TS_CUR_FREQ = 1;
+/** ... its last position in that doc, ... */
+const TS_LAST_POS = 2;
+/** ... the write address of its positions stream and of its docs stream, ... */
+const TS_POS_WRITE = 3;
+const TS_DOC_WRITE = 4;
+/** ... the docs it occurs in (postings written to its docs stream), ... */
+const TS_DOC_FREQ = 5;
+/** ... and its totalTermFreq, a float64 over ints 6 and 7 (index in the record's Float64Array view: 4 id + 3). */
+const TS_TTF_F64 = 3;
+/**
+ * A slice's first reserved byte (its end: where the forwarding address will go) holds this marker
+ * ORed with the slice's level until the slice is chained; data bytes are written over zeroed pool
+ * memory, so a non-zero byte at the write address means "slice full" (Lucene's trick: no slice end
+ * in the term state).
+ */
+const SLICE_END_MARKER = 0x10;
+/** Bytes per term of the term state arrays (for ramBytesUsed; the term tables are counted by capacity). */
+const TERM_ARRAY_BYTES = 4 * TERM_STATE_INTS + 4 * 2;
 /** Ints per term-table slot: term id, hash, pool start, length. */
 const SLOT_INTS = 4;
 /** Initial slots of a field's term table (a power of two; tests pass a tiny one to force collisions). */
@@ -327,25 +354,23 @@ class PostingsScratch {
  */
 function decodePostings(
   blocks: readonly Uint8Array[],
-  docHead: Uint32Array,
-  docWrite: Uint32Array,
-  posHead: Uint32Array,
-  posWrite: Uint32Array,
-  docFreq: Int32Array,
-  termId: number,
+  docHead: number,
+  docStop: number,
+  posHead: number,
+  posStop: number,
+  count: number,
   field: { readonly hasFreqs: boolean; readonly hasPositions: boolean },
   scratch: PostingsScratch,
 ): BufferedPostings {
-  const count = docFreq[termId];
   scratch.docs = growInt32(scratch.docs, count);
   const docs = scratch.docs;
   let freqs: Int32Array | null = null;
   if (field.hasFreqs) freqs = scratch.freqs = growInt32(scratch.freqs, count);
   // Docs stream.
-  let addr = docHead[termId];
+  let addr = docHead;
   let level = 0;
   let end = addr + SLICE_SIZES[0] - 4;
-  const stop = docWrite[termId];
+  const stop = docStop;
   let doc = -1;
   let total = 0;
   for (let i = 0; i < count; i++) {
@@ -396,7 +421,7 @@ function decodePostings(
   let positions: Int32Array | null = null;
   if (field.hasPositions) {
     positions = scratch.positions = growInt32(scratch.positions, total);
-    addr = posHead[termId];
+    addr = posHead;
     level = 0;
     end = addr + SLICE_SIZES[0] - 4;
     let k = 0;
@@ -423,7 +448,7 @@ function decodePostings(
         positions[k++] = position;
       }
     }
-    assert(addr === posWrite[termId], 'positions stream length mismatch');
+    assert(addr === posStop, 'positions stream length mismatch');
   }
   return { docs, freqs, positions, count };
 }
@@ -464,19 +489,13 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private readonly stringRun = new TokenRun(256, 64);
   /** Initial slots of new fields' term tables. */
   private readonly termSlotsInitial: number;
+  /** Per-term state, TERM_STATE_INTS ints per term id (see the TS_* offsets): one record per token. */
+  private termState: Int32Array = new Int32Array(TERM_STATE_INTS * 1024);
+  /** `termState`'s buffer as float64s (for TS_TTF_F64). */
+  private termStateF64: Float64Array = new Float64Array(this.termState.buffer);
+  // Where each term's streams start (read only to decode them).
   private docHead: Uint32Array = new Uint32Array(1024);
-  private docWrite: Uint32Array = new Uint32Array(1024);
-  private docEnd: Uint32Array = new Uint32Array(1024);
   private posHead: Uint32Array = new Uint32Array(1024);
-  private posWrite: Uint32Array = new Uint32Array(1024);
-  private posEnd: Uint32Array = new Uint32Array(1024);
-  private docLevel: Uint8Array = new Uint8Array(1024);
-  private posLevel: Uint8Array = new Uint8Array(1024);
-  private lastDoc: Int32Array = new Int32Array(1024);
-  private docFreq: Int32Array = new Int32Array(1024);
-  private curFreq: Int32Array = new Int32Array(1024);
-  private lastPos: Int32Array = new Int32Array(1024);
-  private totalTermFreq: Float64Array = new Float64Array(1024);
   // Per-doc scratch: terms first seen in the current doc of the current field.
   private touched: Int32Array = new Int32Array(256);
   private touchedDelta: Int32Array = new Int32Array(256);
@@ -648,8 +667,8 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   }
   /** @internal TermInfo of a term id. */
   termInfoOf(field: BuilderField, termId: number): TermInfo {
-    const df = this.docFreq[termId];
-    return { docFreq: df, totalTermFreq: field.hasFreqs ? this.totalTermFreq[termId] : df };
+    const df = this.termState[termId * TERM_STATE_INTS + TS_DOC_FREQ];
+    return { docFreq: df, totalTermFreq: field.hasFreqs ? this.termStateF64[termId * (TERM_STATE_INTS >> 1) + TS_TTF_F64] : df };
   }
   /** @internal Doc-values field names and types. */
   docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }> {
@@ -663,7 +682,9 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
 
   /** @internal Decodes a term's streams into scratch arrays (valid until the next call). */
   readPostings(field: BuilderField, termId: number): BufferedPostings {
-    return decodePostings(this.blocks, this.docHead, this.docWrite, this.posHead, this.posWrite, this.docFreq, termId, field, this.scratch);
+    const st = this.termState;
+    const b = termId * TERM_STATE_INTS;
+    return decodePostings(this.blocks, this.docHead[termId], st[b + TS_DOC_WRITE] >>> 0, this.posHead[termId], st[b + TS_POS_WRITE] >>> 0, st[b + TS_DOC_FREQ], field, this.scratch);
   }
 
   /** @internal The numeric column of a field over [0, maxDoc), or null. */
@@ -762,6 +783,18 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
       });
       yield;
     }
+    // The stream ends and docFreq out of the interleaved term state (the writer needs nothing else of it).
+    const docWrite = new Uint32Array(termCount);
+    const posWrite = new Uint32Array(termCount);
+    const docFreq = new Int32Array(termCount);
+    const st = this.termState;
+    for (let id = 0; id < termCount; id++) {
+      const b = id * TERM_STATE_INTS;
+      docWrite[id] = st[b + TS_DOC_WRITE];
+      posWrite[id] = st[b + TS_POS_WRITE];
+      docFreq[id] = st[b + TS_DOC_FREQ];
+      if ((id & (FREEZE_STEP_ITEMS - 1)) === FREEZE_STEP_ITEMS - 1) yield;
+    }
     const numeric: FrozenBuffer['numeric'] = [];
     for (const [name, buf] of this.numeric) numeric.push({ name, values: buf.values.slice(0, buf.count), docs: buf.docs.slice(0, buf.count) });
     const keyword: FrozenBuffer['keyword'] = [];
@@ -785,10 +818,10 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
       primaryTerms: this.primaryTerms.slice(0, maxDoc),
       poolBlocks: this.blocks.slice(),
       docHead: this.docHead.slice(0, termCount),
-      docWrite: this.docWrite.slice(0, termCount),
+      docWrite,
       posHead: this.posHead.slice(0, termCount),
-      posWrite: this.posWrite.slice(0, termCount),
-      docFreq: this.docFreq.slice(0, termCount),
+      posWrite,
+      docFreq,
       fields,
       numeric,
       keyword,
@@ -901,15 +934,19 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     return view;
   }
 
-  private allocSlice(size: number): number {
+  /** A new slice of `SLICE_SIZES[level]` bytes (end marker set); returns its address. */
+  private allocSlice(level: number): number {
+    const size = SLICE_SIZES[level];
     if (this.blockUsed + size > POOL_BLOCK_BYTES) {
-      // Shared memory: a frozen buffer hands its pool to the writer thread without a copy.
+      // Shared memory: a frozen buffer hands its pool to the writer thread without a copy. Zeroed,
+      // which the slice end markers rely on.
       this.blocks.push(new Uint8Array(new SharedArrayBuffer(POOL_BLOCK_BYTES)));
       this.blockUsed = 0;
       this.ramBytes += POOL_BLOCK_BYTES;
     }
     const addr = (this.blocks.length - 1) * POOL_BLOCK_BYTES + this.blockUsed;
     this.blockUsed += size;
+    this.blocks[this.blocks.length - 1][(addr & POOL_BLOCK_MASK) + size - 4] = SLICE_END_MARKER | level;
     return addr;
   }
 
@@ -917,75 +954,63 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   private newTerm(field: BuilderField, chars: Uint16Array, start: number, length: number, hash: number, slot: number): number {
     const id = this.termCount++;
     assert(this.termPool.add(chars, start, length) === id, 'term pool and term arrays out of step');
-    if (id >= this.lastDoc.length) {
+    if (id >= this.docHead.length) {
       const size = id + 1;
+      this.termState = growInt32(this.termState, size * TERM_STATE_INTS);
+      this.termStateF64 = new Float64Array(this.termState.buffer);
       this.docHead = growUint32(this.docHead, size);
-      this.docWrite = growUint32(this.docWrite, size);
-      this.docEnd = growUint32(this.docEnd, size);
       this.posHead = growUint32(this.posHead, size);
-      this.posWrite = growUint32(this.posWrite, size);
-      this.posEnd = growUint32(this.posEnd, size);
-      this.docLevel = growUint8(this.docLevel, size);
-      this.posLevel = growUint8(this.posLevel, size);
-      this.lastDoc = growInt32(this.lastDoc, size);
-      this.docFreq = growInt32(this.docFreq, size);
-      this.curFreq = growInt32(this.curFreq, size);
-      this.lastPos = growInt32(this.lastPos, size);
-      this.totalTermFreq = growFloat64(this.totalTermFreq, size);
     }
-    const first = SLICE_SIZES[0];
-    const docAddr = this.allocSlice(first);
+    const st = this.termState;
+    const b = id * TERM_STATE_INTS;
+    const docAddr = this.allocSlice(0);
     this.docHead[id] = docAddr;
-    this.docWrite[id] = docAddr;
-    this.docEnd[id] = docAddr + first - 4;
-    this.docLevel[id] = 0;
+    st[b + TS_DOC_WRITE] = docAddr;
     if (field.hasPositions) {
-      const posAddr = this.allocSlice(first);
+      const posAddr = this.allocSlice(0);
       this.posHead[id] = posAddr;
-      this.posWrite[id] = posAddr;
-      this.posEnd[id] = posAddr + first - 4;
-      this.posLevel[id] = 0;
+      st[b + TS_POS_WRITE] = posAddr;
     }
-    this.lastDoc[id] = -1;
-    this.docFreq[id] = 0;
-    this.totalTermFreq[id] = 0;
+    st[b + TS_LAST_DOC] = -1;
+    st[b + TS_CUR_FREQ] = 0;
+    st[b + TS_LAST_POS] = 0;
+    st[b + TS_DOC_FREQ] = 0;
+    this.termStateF64[(b >> 1) + TS_TTF_F64] = 0;
     field.insert(slot, id, hash);
     return id;
   }
 
-  /** Appends a varint to a term's docs (positions=false) or positions stream. */
-  private writeVarint(termId: number, positions: boolean, value: number): void {
-    const write = positions ? this.posWrite : this.docWrite;
-    const end = positions ? this.posEnd : this.docEnd;
-    let addr = write[termId];
+  /**
+   * Writes `value` as a varint at pool address `addr` (a stream's write address), chaining a bigger
+   * slice wherever the current one is full; returns the new write address. The slow path of
+   * indexTerms, which writes one-byte varints in place.
+   */
+  private appendVarint(addr: number, value: number): number {
+    const blocks = this.blocks;
     let v = value >>> 0;
     for (;;) {
-      if (addr === end[termId]) {
+      let block = blocks[addr >>> POOL_BLOCK_BITS];
+      let o = addr & POOL_BLOCK_MASK;
+      const marker = block[o];
+      if (marker !== 0) {
         // Slice full: chain a bigger one; its address goes in the 4 bytes reserved at the end.
-        const levels = positions ? this.posLevel : this.docLevel;
-        const level = Math.min(levels[termId] + 1, SLICE_LEVEL_MAX);
-        const size = SLICE_SIZES[level];
-        const next = this.allocSlice(size);
-        const block = this.blocks[addr >>> POOL_BLOCK_BITS];
-        const o = addr & POOL_BLOCK_MASK;
+        const next = this.allocSlice(Math.min((marker & ~SLICE_END_MARKER) + 1, SLICE_LEVEL_MAX));
         block[o] = next & 0xff;
         block[o + 1] = (next >>> 8) & 0xff;
         block[o + 2] = (next >>> 16) & 0xff;
         block[o + 3] = (next >>> 24) & 0xff;
-        levels[termId] = level;
-        end[termId] = next + size - 4;
         addr = next;
+        block = blocks[addr >>> POOL_BLOCK_BITS];
+        o = addr & POOL_BLOCK_MASK;
       }
       if (v < 0x80) {
-        this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = v;
-        addr++;
-        break;
+        block[o] = v;
+        return addr + 1;
       }
-      this.blocks[addr >>> POOL_BLOCK_BITS][addr & POOL_BLOCK_MASK] = (v & 0x7f) | 0x80;
+      block[o] = (v & 0x7f) | 0x80;
       addr++;
       v >>>= 7;
     }
-    write[termId] = addr;
   }
 
   /** Indexes tokens [from, to) of `run` as the values of `field` in `doc` (`length`: the norm's field length). */
@@ -1008,52 +1033,70 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     const lengths = run.lengths;
     const hashes = run.hashes;
     const positions = run.positions;
+    const blocks = this.blocks;
+    let st = this.termState;
     let touchedCount = 0;
     for (let i = from; i < to; i++) {
       const start = starts[i];
       const termLength = lengths[i];
       const hash = hashes[i];
       let id = field.find(chars, start, termLength, hash);
-      if (id < 0) id = this.newTerm(field, chars, start, termLength, hash, ~id);
-      if (this.lastDoc[id] !== doc) {
-        touched[touchedCount] = id;
-        touchedDelta[touchedCount] = doc - this.lastDoc[id];
-        touchedCount++;
-        this.lastDoc[id] = doc;
-        this.curFreq[id] = 0;
-        this.lastPos[id] = 0;
+      if (id < 0) {
+        id = this.newTerm(field, chars, start, termLength, hash, ~id);
+        st = this.termState; // may have grown
       }
-      this.curFreq[id]++;
+      const b = id * TERM_STATE_INTS;
+      const lastDoc = st[b + TS_LAST_DOC];
+      let lastPos = 0;
+      if (lastDoc !== doc) {
+        touched[touchedCount] = id;
+        touchedDelta[touchedCount] = doc - lastDoc;
+        touchedCount++;
+        st[b + TS_LAST_DOC] = doc;
+        st[b + TS_CUR_FREQ] = 1;
+      } else {
+        st[b + TS_CUR_FREQ]++;
+        lastPos = st[b + TS_LAST_POS];
+      }
       if (hasPositions) {
         const position = positions[i];
-        const delta = position - this.lastPos[id];
-        this.lastPos[id] = position;
-        // Fast path: room for a whole varint in the current slice (a slice never spans blocks).
-        const posWrite = this.posWrite;
-        const addr = posWrite[id];
-        if (this.posEnd[id] - addr >= 5) {
-          const block = this.blocks[addr >>> POOL_BLOCK_BITS];
-          const o0 = addr & POOL_BLOCK_MASK;
-          let o = o0;
-          let v = delta >>> 0;
-          while (v >= 0x80) {
-            block[o++] = (v & 0x7f) | 0x80;
-            v >>>= 7;
-          }
-          block[o++] = v;
-          posWrite[id] = addr + (o - o0);
-        } else this.writeVarint(id, true, delta);
+        const delta = position - lastPos;
+        st[b + TS_LAST_POS] = position;
+        // Fast path: a one-byte delta where the slice is not full.
+        const addr = st[b + TS_POS_WRITE];
+        const block = blocks[addr >>> POOL_BLOCK_BITS];
+        const o = addr & POOL_BLOCK_MASK;
+        if (delta >>> 0 < 0x80 && block[o] === 0) {
+          block[o] = delta;
+          st[b + TS_POS_WRITE] = addr + 1;
+        } else st[b + TS_POS_WRITE] = this.appendVarint(addr, delta);
       }
     }
     const hasFreqs = field.hasFreqs;
+    const f64 = this.termStateF64;
     let tokens = 0;
     for (let k = 0; k < touchedCount; k++) {
       const id = touched[k];
-      this.writeVarint(id, false, touchedDelta[k]);
-      const freq = this.curFreq[id];
-      if (hasFreqs) this.writeVarint(id, false, freq);
-      this.docFreq[id]++;
-      this.totalTermFreq[id] += freq;
+      const b = id * TERM_STATE_INTS;
+      const freq = st[b + TS_CUR_FREQ];
+      const delta = touchedDelta[k];
+      // Fast path: one-byte doc delta (and freq) where the slice has room (a zero byte is data room:
+      // the marker byte ends it, and a slice never spans blocks).
+      const addr = st[b + TS_DOC_WRITE];
+      const block = blocks[addr >>> POOL_BLOCK_BITS];
+      const o = addr & POOL_BLOCK_MASK;
+      if (!hasFreqs) {
+        if (delta < 0x80 && block[o] === 0) {
+          block[o] = delta;
+          st[b + TS_DOC_WRITE] = addr + 1;
+        } else st[b + TS_DOC_WRITE] = this.appendVarint(addr, delta);
+      } else if (delta < 0x80 && freq < 0x80 && block[o] === 0 && block[o + 1] === 0) {
+        block[o] = delta;
+        block[o + 1] = freq;
+        st[b + TS_DOC_WRITE] = addr + 2;
+      } else st[b + TS_DOC_WRITE] = this.appendVarint(this.appendVarint(addr, delta), freq);
+      st[b + TS_DOC_FREQ]++;
+      f64[(b >> 1) + TS_TTF_F64] += freq;
       tokens += freq;
     }
     field.docCount++;
@@ -1306,7 +1349,7 @@ class ThawedBuffer implements SegmentSource<ThawedField> {
   }
   readPostings(field: ThawedField, termId: number): BufferedPostings {
     const f = this.frozen;
-    return decodePostings(this.blocks, f.docHead, f.docWrite, f.posHead, f.posWrite, f.docFreq, termId, field, this.scratch);
+    return decodePostings(this.blocks, f.docHead[termId], f.docWrite[termId], f.posHead[termId], f.posWrite[termId], f.docFreq[termId], field, this.scratch);
   }
   docValuesFields(): Array<{ name: string; type: 'numeric' | 'keyword' }> {
     return [...this.frozen.numeric.map((n) => ({ name: n.name, type: 'numeric' as const })), ...this.frozen.keyword.map((k) => ({ name: k.name, type: 'keyword' as const }))];
