@@ -8,6 +8,7 @@ export { SegmentBuilder, ID_FIELD } from './builder.js';
 export { writeSegment } from './writer.js';
 export { openSegmentReader, readSegmentInfo, listStoredSegmentIds, deleteSegmentData, BufferSegmentReader } from './reader.js';
 export { mergeSegments } from './merger.js';
+export { RefreshWorkerClient } from './refresh-worker.js';
 export {
   findMerges,
   findForcedMerges,

@@ -110,6 +110,12 @@ export interface SegmentManagerOptions {
    * freezes the buffer (copies it into transferable arrays). false writes on this thread (tests, debugging).
    */
   refreshInWorker?: boolean;
+  /**
+   * The node's shared segment-writer thread (refreshInWorker): the data node passes one to every
+   * shard so a node runs one writer thread whatever its shard count. Without it the manager starts
+   * a private one, stopped by close() (tests). With it, close() only closes this shard's handle in it.
+   */
+  refreshWriter?: RefreshWorkerClient;
   /** Most concurrent merges, 1..MERGE_CONCURRENCY_MAX (default: half the cores, at least 1). */
   maxConcurrentMerges?: number;
   /** Merge failures and GC errors are logged here (default: nowhere; they still count in stats). */
@@ -265,8 +271,8 @@ export class SegmentManager {
   private closed = false;
   private closePromise: Promise<void> | null = null;
   private lastMergeError: string | null = null;
-  /** The segment-writer thread's handle (refreshInWorker), created at the first refresh. */
-  private refreshWriter: RefreshWorkerClient | null = null;
+  /** The segment-writer thread's handle (refreshInWorker): the shared one, or a private one created at the first refresh. */
+  private refreshWriter: RefreshWorkerClient | null;
   private nextRefreshFault: RefreshWorkerFault | null = null;
   private readonly counters: Counters = {
     refreshTotal: 0,
@@ -287,11 +293,13 @@ export class SegmentManager {
     private readonly refreshInWorker: boolean,
     private readonly mergeConcurrency: number,
     private readonly logger: SegmentLogger | null,
+    private readonly sharedRefreshWriter: RefreshWorkerClient | null,
     private lastCommitPoint: CommitPoint | null,
     private nextSegmentId: number,
     entries: SegmentEntry[],
   ) {
     this.current = this.newState(entries);
+    this.refreshWriter = sharedRefreshWriter;
   }
 
   /**
@@ -369,6 +377,7 @@ export class SegmentManager {
         options.refreshInWorker ?? true,
         concurrency,
         options.logger ?? null,
+        options.refreshWriter ?? null,
         commit,
         nextSegmentId,
         entries,
@@ -491,7 +500,7 @@ export class SegmentManager {
    */
   warmUpRefreshWriter(): void {
     if (!this.refreshInWorker || this.closing) return;
-    this.refreshWriter ??= new RefreshWorkerClient(this.storage.path);
+    this.refreshWriter ??= new RefreshWorkerClient();
     this.refreshWriter.warmUp();
   }
 
@@ -502,11 +511,11 @@ export class SegmentManager {
    * after the write, as writeSegment does (deletes may still hit it meanwhile).
    */
   private async writeInWorkerThread(segmentId: number, builder: SegmentBuilder): Promise<{ info: SegmentInfo; deletedOrdinals: number[] }> {
-    this.refreshWriter ??= new RefreshWorkerClient(this.storage.path);
+    this.refreshWriter ??= new RefreshWorkerClient();
     const fault = this.nextRefreshFault;
     this.nextRefreshFault = null;
     const frozen = await builder.freezeInSlices(FREEZE_SLICE_MS);
-    const info = await this.refreshWriter.write(segmentId, frozen, fault);
+    const info = await this.refreshWriter.write(this.storage.path, segmentId, frozen, fault);
     // Written and committed by another thread: lmdb-js renews a read transaction after this
     // thread's own writes only (same as after a worker merge).
     this.storage.root.resetReadTxn();
@@ -689,8 +698,16 @@ export class SegmentManager {
     // Let queued refreshes and commits drain (they fail fast with engine_closed_exception or finish).
     await this.commitLock.run(() => undefined);
     await this.listLock.run(() => undefined);
-    // No refresh runs now: let the segment-writer thread close its env handle and exit.
-    await this.refreshWriter?.close();
+    // No refresh runs now: the segment-writer thread closes its handle on this shard (a shared
+    // thread goes on serving the other shards; a private one exits).
+    if (this.sharedRefreshWriter !== null) {
+      // Closing the thread's handle can only fail in LMDB's close; this shard's own close goes on.
+      await this.sharedRefreshWriter.closePath(this.storage.path).catch((err: unknown) => {
+        this.logger?.warn({ path: this.storage.path, err }, 'segment writer thread failed to close its shard handle');
+      });
+    } else {
+      await this.refreshWriter?.close();
+    }
     while (this.pendingDeletions.size > 0) await Promise.allSettled([...this.pendingDeletions]);
     this.closed = true;
     await closeShardStorage(this.storage);

@@ -21,6 +21,7 @@ import type {
 import { QuarryError, errors } from '../../lib/common/errors.js';
 import type { Mappings } from '../../lib/mapping/index.js';
 import { countQuery, executeQuery } from '../../lib/search/basic.js';
+import { RefreshWorkerClient } from '../../lib/segments/refresh-worker.js';
 import { IndexShard } from './shard.js';
 
 /** What the data node needs from the master: the metadata and a way to add mapping fields. */
@@ -49,6 +50,11 @@ export interface DataNodeOptions {
 export class DataNodeService {
   private readonly indices = new Map<string, LocalIndex>();
   private closing = false;
+  /**
+   * The node's one segment-writer thread, shared by every shard here (as Elasticsearch's refresh
+   * pool, size 1: the other core is the event loop's). Started by the first shard's warm-up.
+   */
+  private readonly refreshWriter = new RefreshWorkerClient();
 
   constructor(private readonly options: DataNodeOptions) {}
 
@@ -97,6 +103,7 @@ export class DataNodeService {
             local.metadata = next;
           },
           logger,
+          refreshWriter: this.refreshWriter,
         });
         local.shards[shardId] = shard;
         local.failures[shardId] = null;
@@ -207,5 +214,7 @@ export class DataNodeService {
       await Promise.all(local.shards.map((s) => s?.close({ flush: true })));
     }
     this.indices.clear();
+    // Every shard has closed its handle in the writer thread: stop it.
+    await this.refreshWriter.close();
   }
 }

@@ -30,6 +30,7 @@ import { TokenRun } from '../../lib/common/token-run.js';
 import { parseDocument, type Mappings } from '../../lib/mapping/index.js';
 import { SegmentBuilder } from '../../lib/segments/builder.js';
 import { SegmentManager } from '../../lib/segments/manager.js';
+import type { RefreshWorkerClient } from '../../lib/segments/refresh-worker.js';
 import type { SegmentSnapshot, StoredDocMeta } from '../../lib/segments/types.js';
 import { Translog } from '../../lib/translog/translog.js';
 import type { TranslogOp } from '../../lib/translog/types.js';
@@ -41,6 +42,8 @@ export interface ShardContext {
   /** Adds fields to the index mapping (through the master); resolves once metadata() reflects them. */
   putMapping(update: Mappings): Promise<void>;
   logger: pino.Logger;
+  /** The node's shared segment-writer thread (one per node; see docs/segments.md). */
+  refreshWriter?: RefreshWorkerClient;
 }
 
 /** The live version map's entry for an `_id` written since the last refresh (or a recent delete). */
@@ -156,7 +159,7 @@ export class IndexShard {
     const settings = ctx.metadata().settings;
     const openStartMs = performance.now();
     await mkdir(join(path, 'index'), { recursive: true });
-    const segments = await SegmentManager.open(join(path, 'index'));
+    const segments = await SegmentManager.open(join(path, 'index'), { refreshWriter: ctx.refreshWriter });
     ctx.logger.debug({ index: indexName, shard: shardId, tookMs: Math.round(performance.now() - openStartMs) }, 'segments opened');
     let translog: Translog;
     try {
