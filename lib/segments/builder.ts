@@ -758,17 +758,29 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
 
     const fields: FrozenField[] = [];
     for (const field of this.fields.values()) {
-      // Only through fieldTerms: the term table's layout is the builder's business.
-      const texts: string[] = [];
-      let termIds: Int32Array = new Int32Array(1024);
-      let n = 0;
-      for (const [term, termId] of this.fieldTerms(field)) {
-        texts.push(term);
-        termIds = growInt32(termIds, n + 1);
-        termIds[n++] = termId;
-        if ((n & (FREEZE_STEP_ITEMS - 1)) === 0) yield;
+      // Units copied straight from the term pool (no string per term on this thread): the same
+      // packed layout packStrings gives, terms in first-seen order with their ids.
+      const n = field.termCount;
+      const termIds = new Int32Array(n);
+      const termOffsets = new Uint32Array(n + 1);
+      const pool = this.termPool;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const id = field.termIdAt(i);
+        termIds[i] = id;
+        total += pool.spans[2 * id + 1];
+        termOffsets[i + 1] = total;
       }
-      const terms = packStrings(texts, n);
+      const termChars = new Uint16Array(total);
+      for (let i = 0; i < n; i++) {
+        const id = termIds[i];
+        const start = pool.spans[2 * id];
+        const length = pool.spans[2 * id + 1];
+        const at = termOffsets[i];
+        if (length > 16) termChars.set(pool.chars.subarray(start, start + length), at);
+        else for (let k = 0; k < length; k++) termChars[at + k] = pool.chars[start + k];
+        if ((i & (FREEZE_STEP_ITEMS - 1)) === FREEZE_STEP_ITEMS - 1) yield;
+      }
       const norms = this.fieldNorms(field);
       fields.push({
         name: field.name,
@@ -777,9 +789,9 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
         docCount: field.docCount,
         sumTotalTermFreq: field.sumTotalTermFreq,
         sumDocFreq: field.sumDocFreq,
-        termChars: terms.chars,
-        termOffsets: terms.offsets,
-        termIds: termIds.slice(0, n),
+        termChars,
+        termOffsets,
+        termIds,
       });
       yield;
     }
