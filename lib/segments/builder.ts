@@ -126,6 +126,13 @@ export class TermPool {
   }
 }
 
+/** A field's terms as packed UTF-16 units: term i is chars[offsets[i], offsets[i + 1]), id ids[i]. */
+export interface TermUnits {
+  chars: Uint16Array;
+  offsets: Uint32Array;
+  ids: Int32Array;
+}
+
 /** Per inverted field state, including the field's term table (see the module comment). */
 export class BuilderField {
   readonly nameUtf8: Uint8Array;
@@ -652,6 +659,33 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
   invertedField(name: string): BuilderField | undefined {
     return this.fields.get(name);
   }
+  /**
+   * @internal A field's terms as packed UTF-16 units (term i = chars[offsets[i], offsets[i + 1]))
+   * with their term ids, in first-seen order: copied straight from the term pool, no string per term.
+   */
+  fieldTermUnits(field: BuilderField): TermUnits {
+    const n = field.termCount;
+    const ids = new Int32Array(n);
+    const offsets = new Uint32Array(n + 1);
+    const pool = this.termPool;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const id = field.termIdAt(i);
+      ids[i] = id;
+      total += pool.spans[2 * id + 1];
+      offsets[i + 1] = total;
+    }
+    const chars = new Uint16Array(total);
+    for (let i = 0; i < n; i++) {
+      const id = ids[i];
+      const start = pool.spans[2 * id];
+      const length = pool.spans[2 * id + 1];
+      const at = offsets[i];
+      if (length > 16) chars.set(pool.chars.subarray(start, start + length), at);
+      else for (let k = 0; k < length; k++) chars[at + k] = pool.chars[start + k];
+    }
+    return { chars, offsets, ids };
+  }
   /** @internal The terms of a field with their term ids, in first-seen order. */
   *fieldTerms(field: BuilderField): Iterable<readonly [term: string, termId: number]> {
     for (let i = 0; i < field.termCount; i++) {
@@ -758,29 +792,8 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
 
     const fields: FrozenField[] = [];
     for (const field of this.fields.values()) {
-      // Units copied straight from the term pool (no string per term on this thread): the same
-      // packed layout packStrings gives, terms in first-seen order with their ids.
-      const n = field.termCount;
-      const termIds = new Int32Array(n);
-      const termOffsets = new Uint32Array(n + 1);
-      const pool = this.termPool;
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        const id = field.termIdAt(i);
-        termIds[i] = id;
-        total += pool.spans[2 * id + 1];
-        termOffsets[i + 1] = total;
-      }
-      const termChars = new Uint16Array(total);
-      for (let i = 0; i < n; i++) {
-        const id = termIds[i];
-        const start = pool.spans[2 * id];
-        const length = pool.spans[2 * id + 1];
-        const at = termOffsets[i];
-        if (length > 16) termChars.set(pool.chars.subarray(start, start + length), at);
-        else for (let k = 0; k < length; k++) termChars[at + k] = pool.chars[start + k];
-        if ((i & (FREEZE_STEP_ITEMS - 1)) === FREEZE_STEP_ITEMS - 1) yield;
-      }
+      const { chars: termChars, offsets: termOffsets, ids: termIds } = this.fieldTermUnits(field);
+      yield;
       const norms = this.fieldNorms(field);
       fields.push({
         name: field.name,
@@ -1202,6 +1215,8 @@ export interface SegmentSource<F extends SegmentSourceField = SegmentSourceField
   fieldNorms(field: F): Uint8Array | null;
   /** Terms with their term ids (any order: LMDB sorts the keys). */
   fieldTerms(field: F): Iterable<readonly [term: string, termId: number]>;
+  /** The same terms as packed UTF-16 units with their ids (what the writer sorts and encodes). */
+  fieldTermUnits(field: F): TermUnits;
   /** Decoded postings of a term (scratch arrays, valid until the next call). */
   readPostings(field: F, termId: number): BufferedPostings;
   /** Doc-values fields: numeric ones first, then keyword ones, each in first-seen order. */
@@ -1353,6 +1368,9 @@ class ThawedBuffer implements SegmentSource<ThawedField> {
   }
   fieldNorms(field: ThawedField): Uint8Array | null {
     return field.frozen.norms;
+  }
+  fieldTermUnits(field: ThawedField): TermUnits {
+    return { chars: field.frozen.termChars, offsets: field.frozen.termOffsets, ids: field.frozen.termIds };
   }
   *fieldTerms(field: ThawedField): Iterable<readonly [term: string, termId: number]> {
     const { termChars, termOffsets, termIds } = field.frozen;

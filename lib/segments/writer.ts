@@ -16,7 +16,7 @@ import type { SegmentBuilder, SegmentSource, SegmentSourceField } from './builde
 import { KEY_SPACE, type ShardStorage } from './env.js';
 import { encodeKeywordColumn, encodeNumericColumn } from './format/docvalues.js';
 import { BloomFilterBuilder } from './format/bloom.js';
-import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, segmentPrefix, storedBlockKey, utf8SortOrder, TAG, tagKey, utf8 } from './format/keys.js';
+import { fieldKey, fieldOrdinalKey, FORMAT_VERSION, ID_FIELD, SEGMENT_TERM_MAX_BYTES, encodeUnitsUtf8, segmentPrefix, storedBlockKey, unitsUtf8SortOrder, TAG, tagKey, utf8 } from './format/keys.js';
 import { encodeMeta, metaToInfo, type DocValuesMeta, type FieldMeta, type SegmentMeta } from './format/meta.js';
 import { encodeNorms } from './format/norms.js';
 import { encodeTermPositions, encodeTermPostings, sealSharedValue, type PostingsInput } from './format/postings.js';
@@ -163,7 +163,7 @@ export class SegmentWriteSession {
 
   /**
    * Writes one term's postings (and positions when the field indexes them). Terms of a field must
-   * come in strictly ascending UTF-8 byte order (`sortUtf8`, `utf8SortOrder`); an out-of-order term throws.
+   * come in strictly ascending UTF-8 byte order (`sortUtf8`, `unitsUtf8SortOrder`); an out-of-order term throws.
    */
   putTerm(field: FieldWriter, term: string, postings: Omit<PostingsInput, 'norms'>): void {
     const length = termScratch.write(term, 0, 'utf8');
@@ -339,17 +339,16 @@ export async function writeSegmentFrom<F extends SegmentSourceField>(storage: Sh
     // Check the clock every 64 terms or every ~4k postings, whichever comes first: 64 frequent terms
     // can take tens of ms. Format v2 needs the terms in UTF-8 byte order.
     let work = 0;
-    const terms: string[] = [];
-    const termIds: number[] = [];
-    for (const [term, termId] of source.fieldTerms(field)) {
-      terms.push(term);
-      termIds.push(termId);
-    }
-    const order = utf8SortOrder(terms);
-    for (let k = 0; k < order.length; k++) {
-      const term = terms[order[k]];
-      const postings = source.readPostings(field, termIds[order[k]]);
-      session.putTerm(writer, term, postings);
+    // Terms in UTF-8 byte order, sorted and encoded from their UTF-16 units (no string per term).
+    const units = source.fieldTermUnits(field);
+    const count = units.ids.length;
+    const order = unitsUtf8SortOrder(units.chars, units.offsets, count);
+    for (let k = 0; k < count; k++) {
+      const i = order[k];
+      const termLength = encodeUnitsUtf8(units.chars, units.offsets[i], units.offsets[i + 1], termScratch);
+      assert(termLength <= SEGMENT_TERM_MAX_BYTES, `term of ${termLength} bytes exceeds SEGMENT_TERM_MAX_BYTES`);
+      const postings = source.readPostings(field, units.ids[i]);
+      session.putTermUtf8(writer, termScratch, termLength, postings);
       work += 64 + postings.count;
       if (work >= 4096) {
         work = 0;

@@ -102,23 +102,121 @@ function hasUnitsAboveD800(terms: readonly string[]): boolean {
 }
 
 /**
- * The permutation that sorts `terms` by UTF-8 bytes, as indices into `terms` (a sort of indices with
- * a `<` comparator, then sortUtf8's surrogate check): lets a caller keep a parallel array (term ids)
- * without a Map from term to id, which cost twice this sort for a refresh's 300k terms.
+ * A UTF-16 unit remapped so that comparing remapped units in sequence gives code point order (= UTF-8
+ * byte order): U+E000..U+FFFF move below the surrogates, which stand for code points ≥ U+10000.
  */
-export function utf8SortOrder(terms: readonly string[]): Int32Array {
-  const order = new Int32Array(terms.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((p, q) => {
-    const a = terms[p];
-    const b = terms[q];
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
-  if (!hasUnitsAboveD800(terms)) return order;
-  for (let i = 1; i < order.length; i++) {
-    if (compareUtf8(terms[order[i - 1]], terms[order[i]]) > 0) return order.sort((p, q) => compareUtf8(terms[p], terms[q]));
+function codePointOrderUnit(unit: number): number {
+  return unit < 0xd800 ? unit : unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** Partitions below this size are finished by insertion sort in unitsUtf8SortOrder. */
+const MKQS_INSERTION_MAX = 12;
+
+/**
+ * The permutation that sorts packed UTF-16 terms (term i = chars[offsets[i], offsets[i + 1])) by
+ * UTF-8 bytes: a multikey quicksort (Bentley & Sedgewick) over the units, so no string is made and
+ * each unit is compared once per partition level rather than once per comparison.
+ */
+export function unitsUtf8SortOrder(chars: Uint16Array, offsets: Uint32Array, count: number): Int32Array {
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  // Unit `depth` of term `t` in code point order, or -1 past its end.
+  const unitAt = (t: number, depth: number): number => {
+    const at = offsets[t] + depth;
+    return at < offsets[t + 1] ? codePointOrderUnit(chars[at]) : -1;
+  };
+  const compareFrom = (a: number, b: number, depth: number): number => {
+    for (let d = depth; ; d++) {
+      const x = unitAt(a, d);
+      const y = unitAt(b, d);
+      if (x !== y) return x - y;
+      if (x < 0) return 0;
+    }
+  };
+  // Explicit stack of [lo, hi) ranges with their common prefix depth (deep recursion on long shared prefixes is avoided).
+  const stack: number[] = [0, count, 0];
+  while (stack.length > 0) {
+    const depth = stack.pop()!;
+    const hi = stack.pop()!;
+    const lo = stack.pop()!;
+    if (hi - lo <= MKQS_INSERTION_MAX) {
+      for (let i = lo + 1; i < hi; i++) {
+        const t = order[i];
+        let j = i - 1;
+        while (j >= lo && compareFrom(order[j], t, depth) > 0) {
+          order[j + 1] = order[j];
+          j--;
+        }
+        order[j + 1] = t;
+      }
+      continue;
+    }
+    // Median of three as the pivot unit.
+    const a = unitAt(order[lo], depth);
+    const b = unitAt(order[(lo + hi) >>> 1], depth);
+    const c = unitAt(order[hi - 1], depth);
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    // Three-way partition: [lo, lt) < pivot, [lt, gt) = pivot, [gt, hi) > pivot.
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i < gt) {
+      const u = unitAt(order[i], depth);
+      if (u < pivot) {
+        const t = order[lt];
+        order[lt++] = order[i];
+        order[i++] = t;
+      } else if (u > pivot) {
+        const t = order[--gt];
+        order[gt] = order[i];
+        order[i] = t;
+      } else {
+        i++;
+      }
+    }
+    if (lo < lt) stack.push(lo, lt, depth);
+    if (gt < hi) stack.push(gt, hi, depth);
+    // Terms equal up to here and ended (pivot -1) need no more sorting.
+    if (pivot >= 0 && gt - lt > 1) stack.push(lt, gt, depth + 1);
   }
   return order;
+}
+
+/**
+ * Writes UTF-16 units chars[start, end) as UTF-8 into `out` from 0; returns the byte length. A lone
+ * surrogate becomes U+FFFD, as TextEncoder writes it.
+ */
+export function encodeUnitsUtf8(chars: Uint16Array, start: number, end: number, out: Uint8Array): number {
+  let p = 0;
+  for (let i = start; i < end; i++) {
+    let c = chars[i];
+    if (c < 0x80) {
+      out[p++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[p++] = 0xc0 | (c >>> 6);
+      out[p++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < end ? chars[i + 1] : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+        out[p++] = 0xf0 | (cp >>> 18);
+        out[p++] = 0x80 | ((cp >>> 12) & 0x3f);
+        out[p++] = 0x80 | ((cp >>> 6) & 0x3f);
+        out[p++] = 0x80 | (cp & 0x3f);
+        i++;
+        continue;
+      }
+      c = 0xfffd;
+    }
+    out[p++] = 0xe0 | (c >>> 12);
+    out[p++] = 0x80 | ((c >>> 6) & 0x3f);
+    out[p++] = 0x80 | (c & 0x3f);
+  }
+  return p;
 }
 
 /** UTF-8 decoding of bytes. */
