@@ -112,6 +112,12 @@ describe('names', () => {
     expect(idProblem('é'.repeat(257))).toBe(`id [${'é'.repeat(257)}] is too long, must be no longer than 512 bytes but was: 514`);
   });
 
+  it('refuses ids with unpaired surrogates (they would collide as U+FFFD on disk); pairs are fine', () => {
+    expect(idProblem('a\uD800')).toBe('id [a\uFFFD] contains an unpaired UTF-16 surrogate');
+    expect(idProblem('\uDC00b')).toBe('id [\uFFFDb] contains an unpaired UTF-16 surrogate');
+    expect(idProblem('smile-\u{1F600}')).toBeUndefined();
+  });
+
   it('matches * patterns without backtracking blowups', () => {
     // Goal: glob semantics, and a pathological pattern finishes quickly.
     expect(globMatches('logs-*', 'logs-2024')).toBe(true);

@@ -36,6 +36,10 @@ export function idProblem(id: string): string | undefined {
   if (sizeBytes > DOC_ID_MAX_BYTES) {
     return `id [${id}] is too long, must be no longer than ${DOC_ID_MAX_BYTES} bytes but was: ${sizeBytes}`;
   }
+  // Ids are UTF-8 bytes on disk, where every unpaired surrogate becomes U+FFFD: two such ids would be
+  // one term in the segments but two in the version map, so they are refused instead.
+  const text = id as string & { isWellFormed(): boolean; toWellFormed(): string };
+  if (!text.isWellFormed()) return `id [${text.toWellFormed()}] contains an unpaired UTF-16 surrogate`;
   return undefined;
 }
 
