@@ -33,7 +33,7 @@
  * Varints were chosen over bit-packing for simplicity; see docs/segments-format.md for measurements.
  */
 import { crc32c } from '../../common/crc32c.js';
-import { ByteScratch, varintSize } from './scratch.js';
+import { ByteScratch, putVarint, varintSize } from './scratch.js';
 import { assert } from '../../common/assert.js';
 import { NO_MORE_DOCS, type PostingsCursor, type TermInfo } from '../types.js';
 import { corruptIndex, POSTINGS_BLOCK_SIZE, readU32, writeU32 } from './keys.js';
@@ -199,15 +199,6 @@ export function encodeTermPositions(input: PostingsInput, shared = false): Buffe
   return out;
 }
 
-function putVarint(out: Uint8Array, pos: number, value: number): number {
-  let v = value >>> 0;
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[pos++] = v;
-  return pos;
-}
 
 /** Where a value came from, for error messages. */
 export interface ValueOrigin {

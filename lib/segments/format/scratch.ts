@@ -63,3 +63,14 @@ export class ByteScratch {
 export function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
 }
+
+/** Writes `value` as an unsigned LEB128 varint at out[pos]; returns the position after it. */
+export function putVarint(out: Uint8Array, pos: number, value: number): number {
+  let v = value >>> 0;
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[pos++] = v;
+  return pos;
+}

@@ -29,7 +29,7 @@
  * of its own. Longer lists keep format v1's values (128-doc blocks, skip table with block-max data).
  */
 import { crc32c } from '../../common/crc32c.js';
-import { ByteScratch, varintSize } from './scratch.js';
+import { ByteScratch, putVarint, varintSize } from './scratch.js';
 import { corruptIndex, readU32, writeU32 } from './keys.js';
 
 /** A term block closes after this many terms (bounds the scan of a lookup). */
@@ -174,15 +174,6 @@ export class TermBlockWriter {
   }
 }
 
-function putVarint(out: Uint8Array, pos: number, value: number): number {
-  let v = value >>> 0;
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[pos++] = v;
-  return pos;
-}
 
 /** Bytewise comparison of a[0, aLength) and b[0, bLength). */
 export function compareRange(a: Uint8Array, aLength: number, b: Uint8Array, bLength: number): number {
