@@ -211,16 +211,15 @@ const MULTI_MATCH_OPTIONS: OptionSpec = {
 };
 
 const TERM_OPTIONS: OptionSpec = { ...COMMON_OPTIONS, value: ['value', 'scalar'], case_insensitive: ['caseInsensitive', 'bool'] };
-const PREFIX_OPTIONS: OptionSpec = { ...COMMON_OPTIONS, value: ['value', 'text'], prefix: ['value', 'text'], rewrite: ['rewrite', 'text'], case_insensitive: ['caseInsensitive', 'bool'] };
-const WILDCARD_OPTIONS: OptionSpec = { ...COMMON_OPTIONS, value: ['value', 'text'], wildcard: ['value', 'text'], rewrite: ['rewrite', 'text'], case_insensitive: ['caseInsensitive', 'bool'] };
+/** Options shared by the multi-term queries on one text value (prefix, wildcard, regexp). */
+const PATTERN_OPTIONS: OptionSpec = { ...COMMON_OPTIONS, value: ['value', 'text'], rewrite: ['rewrite', 'text'], case_insensitive: ['caseInsensitive', 'bool'] };
+const PREFIX_OPTIONS: OptionSpec = { ...PATTERN_OPTIONS, prefix: ['value', 'text'] };
+const WILDCARD_OPTIONS: OptionSpec = { ...PATTERN_OPTIONS, wildcard: ['value', 'text'] };
 const REGEXP_OPTIONS: OptionSpec = {
-  ...COMMON_OPTIONS,
-  value: ['value', 'text'],
+  ...PATTERN_OPTIONS,
   flags: ['flags', 'text'],
   flags_value: ['flagsValue', 'int'],
   max_determinized_states: ['maxDeterminizedStates', 'int'],
-  rewrite: ['rewrite', 'text'],
-  case_insensitive: ['caseInsensitive', 'bool'],
 };
 const FUZZY_QUERY_OPTIONS: OptionSpec = {
   ...COMMON_OPTIONS,

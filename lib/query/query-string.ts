@@ -497,6 +497,20 @@ class ClassicParser {
     return this.term(field);
   }
 
+  /** A term's `^boost` and `~slop` suffixes, in either order (Lucene's classic grammar allows both). */
+  private boostAndSlop(): { boost: number | undefined; fuzzySlop: Token | undefined } {
+    let boost: number | undefined;
+    let fuzzySlop: Token | undefined;
+    if (this.peek().kind === 'CARAT') {
+      boost = this.optionalBoost();
+      if (this.peek().kind === 'FUZZY_SLOP') fuzzySlop = this.consume();
+    } else if (this.peek().kind === 'FUZZY_SLOP') {
+      fuzzySlop = this.consume();
+      boost = this.optionalBoost();
+    }
+    return { boost, fuzzySlop };
+  }
+
   private optionalBoost(): number | undefined {
     if (this.peek().kind !== 'CARAT') return undefined;
     this.consume();
@@ -514,15 +528,7 @@ class ClassicParser {
       case 'NUMBER':
       case 'BAREOPER': {
         this.consume();
-        let boost: number | undefined;
-        let fuzzySlop: Token | undefined;
-        if (this.peek().kind === 'CARAT') {
-          boost = this.optionalBoost();
-          if (this.peek().kind === 'FUZZY_SLOP') fuzzySlop = this.consume();
-        } else if (this.peek().kind === 'FUZZY_SLOP') {
-          fuzzySlop = this.consume();
-          boost = this.optionalBoost();
-        }
+        const { boost, fuzzySlop } = this.boostAndSlop();
         return applyBoost(this.bareToken(field, token, fuzzySlop), boost);
       }
       case 'RANGEIN_START':
@@ -544,15 +550,7 @@ class ClassicParser {
       }
       case 'QUOTED': {
         this.consume();
-        let boost: number | undefined;
-        let fuzzySlop: Token | undefined;
-        if (this.peek().kind === 'CARAT') {
-          boost = this.optionalBoost();
-          if (this.peek().kind === 'FUZZY_SLOP') fuzzySlop = this.consume();
-        } else if (this.peek().kind === 'FUZZY_SLOP') {
-          fuzzySlop = this.consume();
-          boost = this.optionalBoost();
-        }
+        const { boost, fuzzySlop } = this.boostAndSlop();
         let slop = this.options.phraseSlop;
         if (fuzzySlop) {
           const parsed = parseFloat(fuzzySlop.image.slice(1));

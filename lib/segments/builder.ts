@@ -686,13 +686,7 @@ export class SegmentBuilder implements SegmentSource<BuilderField> {
     }
     return { chars, offsets, ids };
   }
-  /** @internal The terms of a field with their term ids, in first-seen order. */
-  *fieldTerms(field: BuilderField): Iterable<readonly [term: string, termId: number]> {
-    for (let i = 0; i < field.termCount; i++) {
-      const termId = field.termIdAt(i);
-      yield [field.termString(termId), termId];
-    }
-  }
+
   /** @internal Norms of a field padded to maxDoc (a view when possible). */
   fieldNorms(field: BuilderField): Uint8Array | null {
     if (field.normsBuf === null) return null;
@@ -1213,8 +1207,6 @@ export interface SegmentSource<F extends SegmentSourceField = SegmentSourceField
   invertedFields(): F[];
   /** Norms padded to maxDoc, or null when the field has none. */
   fieldNorms(field: F): Uint8Array | null;
-  /** Terms with their term ids (any order: LMDB sorts the keys). */
-  fieldTerms(field: F): Iterable<readonly [term: string, termId: number]>;
   /** The same terms as packed UTF-16 units with their ids (what the writer sorts and encodes). */
   fieldTermUnits(field: F): TermUnits;
   /** Decoded postings of a term (scratch arrays, valid until the next call). */
@@ -1372,11 +1364,7 @@ class ThawedBuffer implements SegmentSource<ThawedField> {
   fieldTermUnits(field: ThawedField): TermUnits {
     return { chars: field.frozen.termChars, offsets: field.frozen.termOffsets, ids: field.frozen.termIds };
   }
-  *fieldTerms(field: ThawedField): Iterable<readonly [term: string, termId: number]> {
-    const { termChars, termOffsets, termIds } = field.frozen;
-    const text = unpackText(termChars);
-    for (let i = 0; i < termIds.length; i++) yield [text.slice(termOffsets[i], termOffsets[i + 1]), termIds[i]];
-  }
+
   readPostings(field: ThawedField, termId: number): BufferedPostings {
     const f = this.frozen;
     return decodePostings(this.blocks, f.docHead[termId], f.docWrite[termId], f.posHead[termId], f.posWrite[termId], f.docFreq[termId], field, this.scratch);

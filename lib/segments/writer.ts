@@ -163,7 +163,7 @@ export class SegmentWriteSession {
 
   /**
    * Writes one term's postings (and positions when the field indexes them). Terms of a field must
-   * come in strictly ascending UTF-8 byte order (`sortUtf8`, `unitsUtf8SortOrder`); an out-of-order term throws.
+   * come in strictly ascending UTF-8 byte order (`unitsUtf8SortOrder`); an out-of-order term throws.
    */
   putTerm(field: FieldWriter, term: string, postings: Omit<PostingsInput, 'norms'>): void {
     const length = termScratch.write(term, 0, 'utf8');

@@ -2,6 +2,7 @@
  * Names in requests: index name rules (Elasticsearch's exact messages), `_id` rules, resolving index
  * expressions (`a,b`, `logs-*`, `_all`) to concrete indices, and `*` patterns matched in linear time.
  */
+import { wellFormed } from '../../lib/common/token-run.js';
 import { errors } from '../../lib/common/errors.js';
 import { DOC_ID_MAX_BYTES, INDEX_NAME_MAX_BYTES } from '../../lib/common/limits.js';
 import type { IndexMetadata, NodeApi } from '../../lib/cluster/api.js';
@@ -38,8 +39,8 @@ export function idProblem(id: string): string | undefined {
   }
   // Ids are UTF-8 bytes on disk, where every unpaired surrogate becomes U+FFFD: two such ids would be
   // one term in the segments but two in the version map, so they are refused instead.
-  const text = id as string & { isWellFormed(): boolean; toWellFormed(): string };
-  if (!text.isWellFormed()) return `id [${text.toWellFormed()}] contains an unpaired UTF-16 surrogate`;
+  const shown = wellFormed(id);
+  if (shown !== id) return `id [${shown}] contains an unpaired UTF-16 surrogate`;
   return undefined;
 }
 

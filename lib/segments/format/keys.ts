@@ -81,27 +81,6 @@ export function utf8(text: string): Uint8Array {
 }
 
 /**
- * Sorts strings in place by their UTF-8 bytes. The native sort (UTF-16 code units) gives the same
- * order except where a surrogate meets a char ≥ U+E000 at the first difference; so after it, only a
- * check of adjacent pairs runs (when some term holds a char ≥ U+D800), and the slower exact sort only
- * if that check finds such a pair. One synchronous call (~150 ms for 300k terms on a loaded 2-core VM).
- */
-export function sortUtf8(terms: string[]): string[] {
-  terms.sort();
-  if (!hasUnitsAboveD800(terms)) return terms;
-  for (let i = 1; i < terms.length; i++) if (compareUtf8(terms[i - 1], terms[i]) > 0) return terms.sort(compareUtf8);
-  return terms;
-}
-
-/** Whether some term holds a UTF-16 unit ≥ U+D800 (only then can UTF-16 and UTF-8 order differ). */
-function hasUnitsAboveD800(terms: readonly string[]): boolean {
-  for (const term of terms) {
-    for (let i = 0; i < term.length; i++) if (term.charCodeAt(i) >= 0xd800) return true;
-  }
-  return false;
-}
-
-/**
  * A UTF-16 unit remapped so that comparing remapped units in sequence gives code point order (= UTF-8
  * byte order): U+E000..U+FFFF move below the surrogates, which stand for code points ≥ U+10000.
  */
